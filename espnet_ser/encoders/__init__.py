@@ -1,0 +1,1 @@
+"""espnet_ser.encoders."""
