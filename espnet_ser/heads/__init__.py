@@ -1,0 +1,1 @@
+"""Classifier heads: ``AbsClassifier`` and the registered heads."""

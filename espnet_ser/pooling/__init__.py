@@ -1,0 +1,1 @@
+"""Pooling layers: ``AbsPooling`` and the registered sequence poolings."""
