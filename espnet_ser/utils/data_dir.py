@@ -547,6 +547,7 @@ def write_data_dir(
     tables: Mapping[str, Mapping[str, str]],
     *,
     skipped: Mapping[str, str] | None = None,
+    log_level: int = logging.INFO,
 ) -> None:
     """Write a complete data directory, validated, replacing ``d`` atomically.
 
@@ -561,6 +562,7 @@ def write_data_dir(
             ``utt2emo``, ``text``, ``utt2gender``, ``feats.scp``, ``spk2gender``.
             ``spk2utt`` is derived from ``utt2spk`` (if given it must match).
         skipped: ``{id: reason}`` of inputs left out, written as ``d/skipped``.
+        log_level: level of the summary log line (utterances, speakers, skipped).
 
     Raises:
         DataDirError: the tables break the contract (message names ``d``).
@@ -604,7 +606,8 @@ def write_data_dir(
         if tmp.exists():
             shutil.rmtree(tmp)
     n_utt = len(tables["utt2spk"])
-    logger.info(
+    logger.log(
+        log_level,
         "wrote %s: %d utterances, %d speakers, %d skipped",
         d, n_utt, len(derived), len(skipped) if skipped else 0,
     )
@@ -870,7 +873,7 @@ def split_data(d: PathLike, n: int, *, by_speaker: bool = False) -> list[Path]:
     try:
         for i in range(n):
             utts = {u for unit in units[starts[i]:starts[i + 1]] for u in unit}
-            write_data_dir(tmp / str(i + 1), _filter_tables(tables, utts))
+            write_data_dir(tmp / str(i + 1), _filter_tables(tables, utts), log_level=logging.DEBUG)
         _atomic_write(tmp / ".source_hash", digest + "\n")
         os.chmod(tmp, 0o755)
         _replace_dir(tmp, split_dir)
@@ -986,7 +989,11 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; errors are one line on stderr with exit status 1."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Report it from the verb's parser so the message names the wrapper and its usage.
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.verb].error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     prog = _PROG[args.verb]
     try:
