@@ -1,0 +1,55 @@
+"""Tests of the report plots and the ESPnet train.log parser."""
+import numpy as np
+import pytest
+
+from espnet_ser.eval.plots import parse_train_log, plot_confusion, plot_training_curves, plot_tsne
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+LOG = """\
+[host] 2025-01-01 10:00:00,000 (trainer:300) INFO: 1/3epoch started
+[host] 2025-01-01 10:00:10,000 (trainer:350) INFO: 1epoch results: [train] iter_time=0.001, loss=2.000, acc=0.300, time=1 minute and 2.5 seconds, total_count=70, gpu_max_cached_mem_GB=0.0, [valid] loss=1.900, acc=0.350, time=3 seconds, total_count=10, [att_plot] time=0.1 seconds, total_count=0
+[host] 2025-01-01 10:00:20,000 (trainer:350) INFO: 2epoch results: [train] loss=1.500, acc=0.500, lr_0=1.000e-03, time=9 seconds, total_count=140, [valid] loss=1.600, acc=0.450, time=3 seconds, total_count=20
+[host] 2025-01-01 10:00:30,000 (trainer:350) INFO: 2epoch results: [train] loss=1.400, acc=0.550, time=9 seconds, total_count=140, [valid] loss=1.550, acc=0.470, time=3 seconds, total_count=20
+"""
+
+
+def _is_png(path):
+    data = path.read_bytes()
+    return len(data) > 1000 and data[:8] == PNG_MAGIC
+
+
+def test_parse_train_log(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text(LOG)
+    epochs = parse_train_log(log)
+    assert [e["epoch"]["epoch"] for e in epochs] == [1.0, 2.0]
+    assert epochs[0]["train"]["loss"] == pytest.approx(2.0)
+    assert epochs[0]["valid"]["acc"] == pytest.approx(0.35)
+    assert "time" not in epochs[0]["train"]  # '1 minute and 2.5 seconds' is not a number
+    assert epochs[1]["train"]["loss"] == pytest.approx(1.4)  # resumed epoch: last line wins
+    png = tmp_path / "curves.png"
+    assert plot_training_curves(epochs, png) == ["loss", "acc"]
+    assert _is_png(png)
+    with pytest.raises(ValueError, match="no '<N>epoch results:'"):
+        plot_training_curves([], tmp_path / "x.png")
+
+
+def test_plot_confusion(tmp_path):
+    png = tmp_path / "c.png"
+    plot_confusion([[5, 1], [0, 0]], ["ang", "sad"], png, title="t")
+    assert _is_png(png)
+    with pytest.raises(ValueError, match="shape"):
+        plot_confusion([[1, 2]], ["a", "b"], tmp_path / "d.png")
+
+
+def test_plot_tsne_subsamples(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 8))
+    emo = ["ang", "neu", "sad"] * 50
+    spk = [f"s{i % 5}" for i in range(150)]
+    png = tmp_path / "tsne.png"
+    assert plot_tsne(X, emo, spk, png, max_points=100) == 100
+    assert _is_png(png)
+    with pytest.raises(ValueError, match="at least 5"):
+        plot_tsne(X[:3], emo[:3], spk[:3], tmp_path / "e.png")

@@ -1,0 +1,56 @@
+"""Tests of the closed-set speaker probe."""
+import numpy as np
+import pytest
+
+from espnet_ser.eval.probe import pool_mean_std, speaker_probe, split_per_speaker
+
+
+def _speakers(n_spk, per_spk):
+    return [f"spk{s}" for s in range(n_spk) for _ in range(per_spk)]
+
+
+def test_split_is_per_speaker_and_disjoint():
+    spk = _speakers(4, 10) + ["lonely"]
+    tr, te, skipped = split_per_speaker(spk, seed=1, test_frac=0.3)
+    assert not set(tr) & set(te)
+    arr = np.asarray(spk)
+    for s in ("spk0", "spk3"):
+        assert (arr[te] == s).sum() == 3 and (arr[tr] == s).sum() == 7
+    assert skipped == [("lonely", "only 1 utterance(s); a closed-set probe needs 2")]
+
+
+def test_speaker_identity_is_found():
+    rng = np.random.default_rng(0)
+    n_spk, per = 6, 20
+    means = rng.normal(scale=3.0, size=(n_spk, 16))
+    X = np.concatenate([means[s] + rng.normal(size=(per, 16)) for s in range(n_spk)])
+    res = speaker_probe(X, _speakers(n_spk, per), seed=0)
+    assert res["chance"] == pytest.approx(1 / 6)
+    assert res["logreg_bacc"] > 0.9
+    assert res["mlp_bacc"] > 0.9
+    assert res["n_train"] + res["n_test"] == n_spk * per
+
+
+def test_noise_is_near_chance():
+    rng = np.random.default_rng(1)
+    n_spk, per = 4, 40
+    X = rng.normal(size=(n_spk * per, 16))
+    res = speaker_probe(X, _speakers(n_spk, per), seed=0)
+    assert res["logreg_bacc"] < res["chance"] + 0.25
+    assert res["mlp_bacc"] < res["chance"] + 0.25
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="expected"):
+        speaker_probe(np.zeros((3, 2)), ["a", "b"])
+    with pytest.raises(ValueError, match=">= 2 speakers"):
+        speaker_probe(np.zeros((4, 2)), ["a"] * 4)
+    with pytest.raises(ValueError, match="nan"):
+        speaker_probe(np.full((4, 2), np.nan), ["a", "a", "b", "b"])
+
+
+def test_pool_mean_std_single_frame_no_nan():
+    v = pool_mean_std(np.array([[1.0, 2.0]]))
+    assert v.tolist() == [1.0, 2.0, 0.0, 0.0]
+    v = pool_mean_std(np.array([[0.0, 2.0], [2.0, 2.0]]))
+    assert v.tolist() == [1.0, 2.0, 1.0, 0.0]
