@@ -119,6 +119,35 @@ class AudioError(Exception):
     """An audio file is empty, corrupt or has no samples; str() is the reason."""
 
 
+def _riff_truncation(path: Path, size: int) -> Optional[str]:
+    """Reason if a RIFF/WAVE file's data chunk is longer than the file, else None.
+
+    libsndfile silently shortens such files to the bytes present, so a file cut
+    by an interrupted copy or unzip would otherwise pass as a short utterance.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, clen = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"data":
+                # 0 and 0xFFFFFFFF are streaming placeholders, not real sizes.
+                if clen not in (0, 0xFFFFFFFF) and pos + 8 + clen > size:
+                    return (
+                        f"corrupt: truncated (data chunk declares {clen} bytes, "
+                        f"file holds {size - pos - 8})"
+                    )
+                return None
+            pos += 8 + clen + (clen & 1)
+    return None
+
+
 def probe_audio(path: Union[str, os.PathLike]) -> AudioInfo:
     """Read an audio file's header and check that it is usable.
 
@@ -135,7 +164,8 @@ def probe_audio(path: Union[str, os.PathLike]) -> AudioInfo:
     Raises:
         AudioError: With the reason as message: ``missing``, ``empty file
             (0 bytes)``, ``corrupt: soundfile could not open (...)``,
-            ``zero-length audio (0 samples)``, ``corrupt: truncated ...``.
+            ``zero-length audio (0 samples)``, ``corrupt: truncated (...)``
+            (a WAV whose data chunk is longer than the file).
     """
     path = Path(path)
     try:
@@ -147,21 +177,23 @@ def probe_audio(path: Union[str, os.PathLike]) -> AudioInfo:
     try:
         with soundfile.SoundFile(str(path)) as f:
             info = AudioInfo(int(f.samplerate), int(f.channels), int(f.frames))
-            if info.frames <= 0:
-                raise AudioError("zero-length audio (0 samples)")
-            if f.seekable():
+            last_ok = True
+            if info.frames > 0 and f.seekable():
+                # Reading the last frame catches truncation in non-WAV formats.
                 f.seek(info.frames - 1)
-                last = f.read(1, dtype="int16", always_2d=True)
-                if last.shape[0] != 1:
-                    raise AudioError(
-                        f"corrupt: truncated (header says {info.frames} frames, "
-                        "last frame unreadable)"
-                    )
-    except AudioError:
-        raise
+                last_ok = f.read(1, dtype="int16", always_2d=True).shape[0] == 1
     except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
         msg = " ".join(str(exc).split())
         raise AudioError(f"corrupt: soundfile could not open ({msg})") from None
+    truncated = _riff_truncation(path, size)
+    if truncated:
+        raise AudioError(truncated)
+    if info.frames <= 0:
+        raise AudioError("zero-length audio (0 samples)")
+    if not last_ok:
+        raise AudioError(
+            f"corrupt: truncated (header says {info.frames} frames, last frame unreadable)"
+        )
     if info.sample_rate <= 0:
         raise AudioError(f"corrupt: sample rate {info.sample_rate}")
     return info
