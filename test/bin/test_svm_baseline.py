@@ -199,3 +199,22 @@ def test_module_entry_point_help():
     )
     assert proc.returncode == 0, proc.stderr
     assert "--norm" in proc.stdout and "speaker" in proc.stdout
+
+
+def test_output_is_scored_by_bin_score(corpus, tmp_path):
+    from espnet_ser.bin.score import score_dir
+
+    out = tmp_path / "exp"
+    summary = _run(corpus, out, norm="speaker")
+    # bin/score.py requires a posterior for every labelled utterance: drop the
+    # one whose features are missing (listed in ``skipped``) from the data dir.
+    src, data = corpus[1]["test"][1], tmp_path / "test_data"
+    data.mkdir()
+    for table in ("utt2spk", "utt2emo"):
+        lines = (src / table).read_text().splitlines(keepends=True)
+        (data / table).write_text("".join(x for x in lines if not x.startswith("s09-neu03 ")))
+    res = score_dir(str(out / "posteriors"), str(out / "labels.txt"), str(data), str(out / "score"))
+    assert res["labels"] == EMOTIONS
+    assert res["n"] == summary["num_test"] - 1  # the unlabelled utterance is not scored
+    assert res["ua"] == pytest.approx(summary["test_ua"])
+    assert res["wa"] == pytest.approx(summary["test_wa"])
