@@ -135,3 +135,36 @@ def test_wrong_feature_dimension():
         enc(*_batch([30, 20], dim=13))
     with pytest.raises(ValueError, match="ilens must be in 1..T=30"):
         enc(_batch([30, 20])[0], torch.tensor([31, 20]))
+
+
+def test_slots_into_the_leow_model():
+    """cnn_bigru + stats pooling + 2 x [FC, BN, dropout, ReLU] heads + annealed GRL."""
+    from espnet_ser.heads.mlp_classifier import MLPClassifier
+    from espnet_ser.models.domain_head import DomainHead
+    from espnet_ser.models.ser_model import ESPnetSERModel
+    from espnet_ser.pooling.stats_pooling import StatsPooling
+
+    torch.manual_seed(0)
+    enc = CNNBiGRUEncoder(20, num_blocks=2, kernel_size=2, **SMALL)
+    pooling = StatsPooling(input_size=enc.output_size())
+    head_conf = dict(hidden_sizes=[16, 16], batch_norm=True, dropout=0.2)
+    speaker = DomainHead(
+        "speaker", "speaker", ["s1", "s2", "s3"],
+        MLPClassifier(pooling.output_size(), 3, **head_conf),
+        schedule="dann", schedule_conf={"gamma": 3.33}, attach="pooled",
+    )
+    model = ESPnetSERModel(
+        emotion_labels=["ang", "neu", "sad"], encoder=enc, pooling=pooling,
+        classifier=MLPClassifier(pooling.output_size(), 3, **head_conf),
+        domain_heads=[speaker], total_steps=10,
+    )
+    # The 3-frame utterance pools to 1 frame: statistics pooling must stay finite.
+    xs, ilens = _batch([40, 23, 3, 17])
+    loss, stats, weight = model(
+        xs, ilens, emotion=torch.tensor([0, 1, 2, -1]), speaker=torch.tensor([0, 1, 2, 0]),
+        utt_id=["a", "b", "c", "d"],
+    )
+    assert torch.isfinite(loss) and stats["loss_speaker"] is not None
+    loss.backward()
+    for name, p in enc.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
