@@ -1,0 +1,67 @@
+"""Frame-wise MLP encoder, registered as ``mlp``.
+
+Meant for utterance-level functionals (openSMILE ComParE/eGeMAPS, sentence
+embeddings), which arrive as (B, 1, D): each layer is
+``Linear -> [BatchNorm] -> activation -> Dropout``.  On frame-level input the
+same MLP is applied to every valid frame; padding frames stay zero and do not
+enter batch-norm statistics.
+
+Example:
+    >>> enc = MLPEncoder(6373, hidden_sizes=[256, 100])
+    >>> hs, olens = enc(torch.randn(4, 1, 6373), torch.ones(4, dtype=torch.long))
+    >>> hs.shape
+    torch.Size([4, 1, 100])
+"""
+
+from typing import Sequence, Tuple
+
+import torch
+
+from espnet_ser.encoders.abs_encoder import AbsEncoder
+from espnet_ser.layers.nn_utils import apply_on_valid_frames, build_activation
+from espnet_ser.layers.stats_pooling import make_valid_mask
+
+
+class MLPEncoder(AbsEncoder):
+    """Stack of fully connected layers applied to each valid frame.
+
+    Args:
+        input_size: Feature dimension D.
+        hidden_sizes: Output size of each layer; empty = identity.
+        dropout: Dropout after each layer.
+        batch_norm: BatchNorm1d after each Linear.
+        activation: Name from ``espnet_ser.layers.nn_utils.ACTIVATIONS``.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_sizes: Sequence[int] = (256,),
+        dropout: float = 0.2,
+        batch_norm: bool = True,
+        activation: str = "relu",
+    ):
+        super().__init__()
+        layers = []
+        size = input_size
+        for h in hidden_sizes:
+            layers.append(torch.nn.Linear(size, h))
+            if batch_norm:
+                layers.append(torch.nn.BatchNorm1d(h))
+            layers.append(build_activation(activation))
+            layers.append(torch.nn.Dropout(dropout))
+            size = h
+        self.net = torch.nn.Sequential(*layers)
+        self._output_size = size
+
+    def output_size(self) -> int:
+        return self._output_size
+
+    def forward(
+        self, xs: torch.Tensor, ilens: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, D), (B,) -> (B, T, H), (B,)."""
+        if xs.dim() != 3:
+            raise ValueError(f"MLPEncoder: expected (B, T, D), got {tuple(xs.shape)}")
+        mask = make_valid_mask(ilens, xs.size(1))
+        return apply_on_valid_frames(self.net, xs, mask), ilens

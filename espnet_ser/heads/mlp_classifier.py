@@ -1,0 +1,64 @@
+"""MLP classifier head, registered as ``mlp`` (emotion and domain heads).
+
+``N x [Linear -> BatchNorm (optional) -> Dropout -> ReLU] + Linear`` (Leow et
+al. use N = 2 with BatchNorm for both the emotion and the speaker head;
+N = 0 is a linear classifier).
+
+Example:
+    >>> head = MLPClassifier(256, 7, hidden_sizes=[128, 128])
+    >>> head(torch.randn(8, 256)).shape
+    torch.Size([8, 7])
+"""
+
+from typing import Sequence
+
+import torch
+
+from espnet_ser.heads.abs_classifier import AbsClassifier
+from espnet_ser.layers.nn_utils import build_activation
+
+
+class MLPClassifier(AbsClassifier):
+    """Hidden layers followed by a linear output layer.
+
+    Args:
+        input_size: D of the input vector.
+        num_classes: Number of classes C.
+        hidden_sizes: Size of each hidden layer (empty = linear classifier).
+        dropout: Dropout in each hidden layer.
+        batch_norm: BatchNorm1d in each hidden layer.  With batch norm, train
+            labelled and unlabelled data in ONE forward pass so the batch
+            statistics are shared (the model does this).
+        activation: Name from ``espnet_ser.layers.nn_utils.ACTIVATIONS``.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        num_classes: int,
+        hidden_sizes: Sequence[int] = (),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        activation: str = "relu",
+    ):
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"MLPClassifier: num_classes must be >= 2, got {num_classes}")
+        layers = []
+        size = input_size
+        for h in hidden_sizes:
+            layers.append(torch.nn.Linear(size, h))
+            if batch_norm:
+                layers.append(torch.nn.BatchNorm1d(h))
+            layers.append(torch.nn.Dropout(dropout))
+            layers.append(build_activation(activation))
+            size = h
+        layers.append(torch.nn.Linear(size, num_classes))
+        self.net = torch.nn.Sequential(*layers)
+        self.num_classes = num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, D) -> logits (B, C)."""
+        if x.dim() != 2:
+            raise ValueError(f"MLPClassifier: expected (B, D), got {tuple(x.shape)}")
+        return self.net(x)

@@ -1,0 +1,400 @@
+"""SERTask: the ESPnet2 task of (domain-adversarial) speech emotion recognition.
+
+Registries (each gives ``--<name> <choice>`` and ``--<name>_conf <dict>``, and
+the same keys in the YAML config):
+
+========== ==================================== =============
+name       choices                              default
+========== ==================================== =============
+frontend   identity, segment (input adapters)   identity
+normalize  utterance_mvn                        none
+encoder    mlp, conv1d                          conv1d
+pooling    stats, mean                          stats
+classifier mlp                                  mlp
+model      espnet                               espnet
+========== ==================================== =============
+
+Domain heads are a list (``--domain_heads`` / ``domain_heads:``), one entry
+per head::
+
+    domain_heads:
+      - name: speaker            # stats keys loss_speaker, acc_speaker, lambda_speaker
+        data_name: speaker       # label stream (default: name)
+        label_list: data/lang/speakers.txt   # or labels: [a, b], stored as a list
+        classifier: mlp          # from the classifier registry
+        classifier_conf: {hidden_sizes: [128], dropout: 0.2}
+        weight: 1.0              # weight of this loss in the total
+        reverse: true            # GRL in front (false = auxiliary task)
+        coeff: 1.0               # GRL coefficient, times the schedule
+        schedule: dann           # constant | dann | linear
+        schedule_conf: {gamma: 2.5}
+        attach: embedding        # pooled | embedding
+
+Data: ``speech`` (required; ``feats.scp,speech,kaldi_ark``) and the optional
+label streams ``emotion speaker gender corpus lang session arousal valence
+dialog`` (``<name>.int,<name>,text_int``; -1 = unknown).  Shape files are
+``utt T,D`` (written by ``espnet_ser.bin.make_shape_file``), so no
+collect_stats pass is needed.
+
+This module imports neither ``espnet2.tasks.asr/cls/spk`` nor
+``espnet2.train.preprocessor`` (which reaches for the network through g2p).
+"""
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Callable, Collection, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import yaml
+from espnet2.tasks.abs_task import AbsTask
+from espnet2.torch_utils.initialize import initialize
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+from espnet2.train.class_choices import ClassChoices
+from espnet2.utils.types import int_or_none, str_or_none
+
+from espnet_ser.adapters.abs_adapter import AbsAdapter
+from espnet_ser.adapters.identity_adapter import IdentityAdapter
+from espnet_ser.adapters.segment_adapter import SegmentAdapter
+from espnet_ser.adapters.utterance_mvn import UtteranceMVN
+from espnet_ser.encoders.abs_encoder import AbsEncoder
+from espnet_ser.encoders.conv1d_encoder import Conv1dEncoder
+from espnet_ser.encoders.mlp_encoder import MLPEncoder
+from espnet_ser.heads.abs_classifier import AbsClassifier
+from espnet_ser.heads.mlp_classifier import MLPClassifier
+from espnet_ser.models.domain_head import ATTACH_POINTS, DomainHead
+from espnet_ser.models.ser_model import ESPnetSERModel
+from espnet_ser.pooling.abs_pooling import AbsPooling
+from espnet_ser.pooling.mean_pooling import MeanPooling
+from espnet_ser.pooling.stats_pooling import StatsPooling
+from espnet_ser.tasks.collate import SERCollateFn
+from espnet_ser.tasks.ser_trainer import SERTrainer
+
+#: Label streams a model may read (text_int files, -1 = unknown).
+LABEL_NAMES = (
+    "emotion",
+    "speaker",
+    "gender",
+    "corpus",
+    "lang",
+    "session",
+    "arousal",
+    "valence",
+    "dialog",
+)
+
+#: Keys allowed in one ``domain_heads`` entry.
+DOMAIN_HEAD_KEYS = (
+    "name",
+    "data_name",
+    "label_list",
+    "labels",
+    "classifier",
+    "classifier_conf",
+    "weight",
+    "reverse",
+    "coeff",
+    "schedule",
+    "schedule_conf",
+    "attach",
+)
+
+frontend_choices = ClassChoices(
+    "frontend",
+    classes=dict(identity=IdentityAdapter, segment=SegmentAdapter),
+    type_check=AbsAdapter,
+    default="identity",
+)
+normalize_choices = ClassChoices(
+    "normalize",
+    classes=dict(utterance_mvn=UtteranceMVN),
+    type_check=torch.nn.Module,
+    default=None,
+    optional=True,
+)
+encoder_choices = ClassChoices(
+    "encoder",
+    classes=dict(mlp=MLPEncoder, conv1d=Conv1dEncoder),
+    type_check=AbsEncoder,
+    default="conv1d",
+)
+pooling_choices = ClassChoices(
+    "pooling",
+    classes=dict(stats=StatsPooling, mean=MeanPooling),
+    type_check=AbsPooling,
+    default="stats",
+)
+classifier_choices = ClassChoices(
+    "classifier",
+    classes=dict(mlp=MLPClassifier),
+    type_check=AbsClassifier,
+    default="mlp",
+)
+model_choices = ClassChoices(
+    "model",
+    classes=dict(espnet=ESPnetSERModel),
+    type_check=AbsESPnetModel,
+    default="espnet",
+)
+
+
+def _yaml_list(value: str):
+    """argparse type: a YAML/JSON list given on the command line."""
+    if value is None or str(value).lower() in ("none", "null", ""):
+        return []
+    parsed = yaml.safe_load(value)
+    if not isinstance(parsed, list):
+        raise argparse.ArgumentTypeError(f"expected a YAML list, got {value!r}")
+    return parsed
+
+
+def read_label_list(value, what: str) -> List[str]:
+    """Label inventory from a file path (one label per line) or a list.
+
+    Args:
+        value: Path (str/Path) or sequence of labels.
+        what: Option name for error messages.
+
+    Returns:
+        Labels in class-index order.
+    """
+    if isinstance(value, (list, tuple)):
+        labels = [str(v) for v in value]
+    elif isinstance(value, (str, Path)):
+        path = Path(value)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{what}: label list {path} not found; write it with "
+                "python -m espnet_ser.bin.prepare_labels"
+            )
+        labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        labels = [x for x in labels if x]
+    else:
+        raise ValueError(f"{what}: expected a label-list path or a list, got {type(value).__name__}")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{what}: duplicate labels in {value}")
+    if len(labels) < 2:
+        raise ValueError(f"{what}: need at least 2 labels, got {labels}")
+    return labels
+
+
+def input_size_from_shape_file(shape_file: str) -> int:
+    """Feature dimension D from the first line of an ESPnet shape file ``utt T,D``."""
+    with open(shape_file, encoding="utf-8") as f:
+        line = f.readline().split()
+    if len(line) != 2 or "," not in line[1]:
+        raise ValueError(
+            f"{shape_file}: expected 'utt T,D' lines (write it with "
+            "python -m espnet_ser.bin.make_shape_file), got {line}; or set --input_size"
+        )
+    return int(line[1].split(",")[-1])
+
+
+def build_domain_heads(
+    entries: Sequence[Dict], point_sizes: Dict[str, int]
+) -> Tuple[List[DomainHead], List[Dict]]:
+    """Build domain heads from their config entries.
+
+    Args:
+        entries: ``domain_heads`` config list.
+        point_sizes: Vector size at each attach point.
+
+    Returns:
+        The heads and the entries with ``label_list`` resolved to a list
+        (written back into the config so it is portable).
+    """
+    heads, resolved = [], []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ValueError(f"domain_heads[{i}]: expected a mapping with a 'name', got {entry!r}")
+        unknown = set(entry) - set(DOMAIN_HEAD_KEYS)
+        if unknown:
+            raise ValueError(
+                f"domain_heads[{i}] ({entry['name']}): unknown keys {sorted(unknown)}; "
+                f"allowed: {list(DOMAIN_HEAD_KEYS)}"
+            )
+        e = dict(entry)
+        e.setdefault("data_name", e["name"])
+        if e["data_name"] not in LABEL_NAMES or e["data_name"] == "emotion":
+            raise ValueError(
+                f"domain_heads[{i}] ({e['name']}): data_name '{e['data_name']}' is not a "
+                f"domain label stream; choose one of {[n for n in LABEL_NAMES if n != 'emotion']}"
+            )
+        if "labels" in e and "label_list" in e:
+            raise ValueError(f"domain_heads[{i}] ({e['name']}): give label_list or labels, not both")
+        src = e.pop("label_list", None) if "labels" not in e else e["labels"]
+        if src is None:
+            raise ValueError(f"domain_heads[{i}] ({e['name']}): label_list (file) is required")
+        e["labels"] = read_label_list(src, f"domain_heads[{i}] ({e['name']}) label_list")
+        attach = e.get("attach", "embedding")
+        if attach not in point_sizes:
+            raise ValueError(
+                f"domain_heads[{i}] ({e['name']}): attach must be one of {ATTACH_POINTS}, got '{attach}'"
+            )
+        cls_name = e.get("classifier", "mlp")
+        classifier = classifier_choices.get_class(cls_name)(
+            point_sizes[attach], len(e["labels"]), **(e.get("classifier_conf") or {})
+        )
+        heads.append(
+            DomainHead(
+                name=e["name"],
+                data_name=e["data_name"],
+                labels=e["labels"],
+                classifier=classifier,
+                weight=e.get("weight", 1.0),
+                reverse=e.get("reverse", True),
+                coeff=e.get("coeff", 1.0),
+                schedule=e.get("schedule", "constant"),
+                schedule_conf=e.get("schedule_conf"),
+                attach=attach,
+            )
+        )
+        resolved.append(e)
+    return heads, resolved
+
+
+class SERTask(AbsTask):
+    """Speech emotion recognition with domain heads (an ESPnet2 task)."""
+
+    num_optimizers: int = 1
+
+    class_choices_list = [
+        frontend_choices,
+        normalize_choices,
+        encoder_choices,
+        pooling_choices,
+        classifier_choices,
+        model_choices,
+    ]
+
+    trainer = SERTrainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        group = parser.add_argument_group(description="Task related")
+        required = parser.get_default("required")
+        required += ["emotion_list"]
+        group.add_argument(
+            "--emotion_list",
+            type=str_or_none,
+            default=None,
+            help="Emotion inventory (emotions.txt: one label per line, line number = "
+            "class index); stored as a list in config.yaml",
+        )
+        group.add_argument(
+            "--input_size",
+            type=int_or_none,
+            default=None,
+            help="Feature dimension D (default: read from the first train shape file)",
+        )
+        group.add_argument(
+            "--domain_heads",
+            type=_yaml_list,
+            default=[],
+            help="YAML list of domain heads, keys: " + ", ".join(DOMAIN_HEAD_KEYS),
+        )
+        group.add_argument(
+            "--init",
+            type=lambda x: str_or_none(x.lower()),
+            default=None,
+            choices=[
+                "chainer",
+                "xavier_uniform",
+                "xavier_normal",
+                "kaiming_uniform",
+                "kaiming_normal",
+                None,
+            ],
+            help="Parameter initialisation (default: PyTorch's)",
+        )
+        for class_choices in cls.class_choices_list:
+            class_choices.add_arguments(group)
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[
+        [Collection[Tuple[str, Dict[str, np.ndarray]]]],
+        Tuple[List[str], Dict[str, torch.Tensor]],
+    ]:
+        return SERCollateFn(float_pad_value=0.0, int_pad_value=-1)
+
+    @classmethod
+    def build_preprocess_fn(
+        cls, args: argparse.Namespace, train: bool
+    ) -> Optional[Callable[[str, Dict[str, np.ndarray]], Dict[str, np.ndarray]]]:
+        # Features are extracted and normalised by the pipeline (stages 2-3).
+        return None
+
+    @classmethod
+    def required_data_names(
+        cls, train: bool = True, inference: bool = False
+    ) -> Tuple[str, ...]:
+        return ("speech",)
+
+    @classmethod
+    def optional_data_names(
+        cls, train: bool = True, inference: bool = False
+    ) -> Tuple[str, ...]:
+        return LABEL_NAMES
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> ESPnetSERModel:
+        """Build the model from parsed arguments (or a loaded config.yaml).
+
+        Label-list paths are replaced by the label lists and ``input_size`` by
+        its value, so the saved config.yaml is self-contained.
+        """
+        if getattr(args, "emotion_list", None) is None:
+            raise ValueError("--emotion_list is required (emotions.txt of the experiment)")
+        emotion_labels = read_label_list(args.emotion_list, "--emotion_list")
+        args.emotion_list = emotion_labels
+
+        input_size = getattr(args, "input_size", None)
+        if input_size is None:
+            shape_files = getattr(args, "train_shape_file", None) or []
+            if not shape_files:
+                raise ValueError("--input_size is not set and there is no --train_shape_file to read it from")
+            input_size = input_size_from_shape_file(shape_files[0])
+            args.input_size = input_size
+
+        def conf(name: str) -> Dict:
+            return dict(getattr(args, f"{name}_conf", None) or {})
+
+        normalize = None
+        if getattr(args, "normalize", None) is not None:
+            normalize = normalize_choices.get_class(args.normalize)(**conf("normalize"))
+        adapter = frontend_choices.get_class(getattr(args, "frontend", None) or "identity")(
+            **conf("frontend")
+        )
+        encoder = encoder_choices.get_class(args.encoder)(input_size=input_size, **conf("encoder"))
+        pooling = pooling_choices.get_class(args.pooling)(
+            input_size=encoder.output_size(), **conf("pooling")
+        )
+        model_conf = conf("model")
+        pooled = pooling.output_size()
+        emb_size = model_conf.get("embedding_size") or pooled
+        classifier = classifier_choices.get_class(args.classifier)(
+            emb_size, len(emotion_labels), **conf("classifier")
+        )
+        heads, resolved = build_domain_heads(
+            getattr(args, "domain_heads", None) or [], {"pooled": pooled, "embedding": emb_size}
+        )
+        args.domain_heads = resolved
+        model_class = model_choices.get_class(getattr(args, "model", None) or "espnet")
+        model = model_class(
+            emotion_labels=emotion_labels,
+            encoder=encoder,
+            pooling=pooling,
+            classifier=classifier,
+            domain_heads=heads,
+            adapter=adapter,
+            normalize=normalize,
+            **model_conf,
+        )
+        if getattr(args, "init", None) is not None:
+            initialize(model, args.init)
+        logging.info(
+            f"SER model: {len(emotion_labels)} classes, input_size={input_size}, "
+            f"domain heads {[h.name for h in heads]}"
+        )
+        return model

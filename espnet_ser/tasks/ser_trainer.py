@@ -1,0 +1,124 @@
+"""ESPnet Trainer with the SER additions: schedule length, epoch-level UA.
+
+* Before training, tells the model the run length for its GRL schedules:
+  ``total_steps = max_epoch x batches per epoch`` (unless
+  ``model_conf.total_steps`` fixed it).  It is recomputed on every start, so
+  a run resumed with a larger ``--max_epoch`` stretches the schedule; the step
+  counter itself (``model.num_updates``) is restored from the checkpoint.
+* After each train and valid epoch, registers ``wa`` (weighted accuracy) and
+  ``ua`` (unweighted accuracy = macro recall over the classes present) computed
+  from the confusion matrix of the WHOLE epoch, not averaged per batch
+  (per-batch UA is noisy and biased on small batches).  Use
+  ``--best_model_criterion valid ua max`` or ``valid acc max``.  Under DDP the
+  confusion matrix is summed over workers; under DataParallel (``--ngpu`` > 1
+  without DDP) replica buffers are discarded, so use DDP for ``ua``.
+"""
+
+import logging
+
+import torch
+from espnet2.train.trainer import Trainer
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, "module", model)
+
+
+def confusion_wa_ua(confusion: torch.Tensor):
+    """WA and UA from a confusion matrix (rows = reference).
+
+    Args:
+        confusion: Counts (C, C).
+
+    Returns:
+        (wa, ua) floats, or (None, None) if the matrix is empty.  UA averages
+        the recall of the classes that occur (rows with a non-zero sum).
+    """
+    conf = confusion.double()
+    total = conf.sum()
+    if total == 0:
+        return None, None
+    wa = float(conf.diag().sum() / total)
+    support = conf.sum(1)
+    present = support > 0
+    ua = float((conf.diag()[present] / support[present]).mean())
+    return wa, ua
+
+
+class SERTrainer(Trainer):
+    """``espnet2.train.trainer.Trainer`` plus schedule length and epoch UA."""
+
+    @classmethod
+    def run(cls, model, optimizers, schedulers, train_iter_factory, valid_iter_factory,
+            plot_attention_iter_factory, trainer_options, distributed_option) -> None:
+        """Derive ``total_steps`` for the model, then run ESPnet's loop."""
+        m = _unwrap(model)
+        if hasattr(m, "set_total_steps"):
+            try:
+                n_batches = len(train_iter_factory.build_iter(1))
+            except TypeError:
+                n_batches = 0
+                logging.warning(
+                    "SERTrainer: the train iterator has no length; GRL schedules need "
+                    "model_conf.total_steps"
+                )
+            if n_batches > 0:
+                m.set_total_steps(trainer_options.max_epoch * n_batches)
+            logging.info(
+                f"GRL schedule length: total_steps={m.total_steps} "
+                f"({n_batches} batches/epoch x {trainer_options.max_epoch} epochs "
+                "unless model_conf.total_steps is set)"
+            )
+        super().run(
+            model=model,
+            optimizers=optimizers,
+            schedulers=schedulers,
+            train_iter_factory=train_iter_factory,
+            valid_iter_factory=valid_iter_factory,
+            plot_attention_iter_factory=plot_attention_iter_factory,
+            trainer_options=trainer_options,
+            distributed_option=distributed_option,
+        )
+
+    @classmethod
+    def _register_epoch_metrics(cls, model, reporter, distributed_option) -> None:
+        m = _unwrap(model)
+        if not hasattr(m, "epoch_confusion"):
+            return
+        conf = m.epoch_confusion.clone()
+        if distributed_option.distributed:
+            torch.distributed.all_reduce(conf)
+        wa, ua = confusion_wa_ua(conf)
+        if wa is None:
+            return
+        # One extra reporter step holding only these keys: the other keys get
+        # NaN with weight 0 for it (ignored), and wa/ua have this single value.
+        reporter.register({"wa": wa, "ua": ua}, weight=1.0)
+        reporter.next()
+
+    @classmethod
+    def train_one_epoch(cls, model, iterator, optimizers, schedulers, scaler, reporter,
+                        summary_writer, options, distributed_option) -> bool:
+        """ESPnet's epoch, then epoch-level ``wa``/``ua`` of the training data."""
+        m = _unwrap(model)
+        if hasattr(m, "reset_confusion"):
+            m.reset_confusion()
+        retval = super().train_one_epoch(
+            model=model, iterator=iterator, optimizers=optimizers, schedulers=schedulers,
+            scaler=scaler, reporter=reporter, summary_writer=summary_writer,
+            options=options, distributed_option=distributed_option,
+        )
+        cls._register_epoch_metrics(model, reporter, distributed_option)
+        return retval
+
+    @classmethod
+    def validate_one_epoch(cls, model, iterator, reporter, options, distributed_option) -> None:
+        """ESPnet's validation, then epoch-level ``wa``/``ua``."""
+        m = _unwrap(model)
+        if hasattr(m, "reset_confusion"):
+            m.reset_confusion()
+        super().validate_one_epoch(
+            model=model, iterator=iterator, reporter=reporter, options=options,
+            distributed_option=distributed_option,
+        )
+        cls._register_epoch_metrics(model, reporter, distributed_option)
