@@ -179,9 +179,6 @@ def prepare_msp_improv(
         if path is None:
             add_skip(skipped, f"UTD-IMPROV-{key}", f"label without audio (in {label_path.name})")
             continue
-        if key not in labels:
-            add_skip(skipped, path, f"no label (not in {label_path.name})")
-            continue
         _sent, gender, session, rtype, _turn = FILE_RE.match(path.name).groups()
         if rtype not in TYPES:
             add_skip(skipped, path, f"unknown recording type '{rtype}' (expected T R S P)")
@@ -189,6 +186,9 @@ def prepare_msp_improv(
         if rtype not in types:
             what = f"turns of type {rtype} (types={types})"
             excluded[what] = excluded.get(what, 0) + 1
+            continue
+        if key not in labels:
+            add_skip(skipped, path, f"no label (not in {label_path.name})")
             continue
         utts.append(
             Utterance(
