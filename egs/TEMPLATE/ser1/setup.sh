@@ -20,19 +20,19 @@ template=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd -P "${template}/../../.." && pwd)
 target=$1
 
+# path.sh finds the repository three levels up, so the recipe must sit at egs/<corpus>/<name>.
+parent=$(dirname "${target}")
+if [ ! -d "$(dirname "${parent}")" ] \
+    || [ "$(cd -P "$(dirname "${parent}")" && pwd)" != "${root}/egs" ]; then
+  echo "$0: ${target} must be egs/<corpus>/<name> inside ${root} (path.sh finds the repository three levels up)" >&2
+  exit 1
+fi
 if [ -e "${target}" ] && [ ! -d "${target}" ]; then
   echo "$0: ${target} exists and is not a directory (choose another name)" >&2
   exit 1
 fi
 if [ -d "${target}" ] && [ -n "$(ls -A "${target}")" ]; then
   echo "$0: ${target} exists and is not empty (remove it or choose another name)" >&2
-  exit 1
-fi
-# path.sh finds the repository three levels up, so the recipe must sit at egs/<corpus>/<name>.
-parent=$(dirname "${target}")
-if [ ! -d "$(dirname "${parent}")" ] \
-    || [ "$(cd -P "$(dirname "${parent}")" && pwd)" != "${root}/egs" ]; then
-  echo "$0: ${target} must be egs/<corpus>/<name> inside ${root} (path.sh finds the repository three levels up)" >&2
   exit 1
 fi
 name=$(basename "${target}")
@@ -60,7 +60,8 @@ for f in ser.sh path.sh db.sh utils; do
 done
 cp "${template}/cmd.sh" "${dir}/cmd.sh"
 cp -R "${template}/conf" "${dir}/conf"
-created+=("cmd.sh (copy: edit for your cluster)" "conf/ (copy: $(cd "${dir}/conf" && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ')| sed 's/ $//'))")
+conf_files=$(cd "${dir}/conf" && find . -type f | sed 's|^\./||' | LC_ALL=C sort | paste -sd' ' -)
+created+=("cmd.sh (copy: edit for your cluster)" "conf/ (copy: ${conf_files:-empty})")
 mkdir "${dir}/local"
 created+=("local/ (empty: write local/data.sh, see ./ser.sh stage 1)")
 

