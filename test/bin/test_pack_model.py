@@ -1,0 +1,76 @@
+"""Tests of bin/pack_model.py (stage 8)."""
+import hashlib
+import json
+import os
+import zipfile
+
+import pytest
+
+from espnet_ser.bin import pack_model
+
+
+def make_run(root):
+    run = root / "exp" / "sier" / "seed0" / "fold1"
+    (run / "decode_test").mkdir(parents=True)
+    (run / "config.yaml").write_text("best_model_criterion:\n- [valid, acc, max]\nencoder: cnn_bigru\n")
+    (run / "3epoch.pth").write_bytes(b"weights-3")
+    os.symlink("3epoch.pth", run / "valid.acc.best.pth")
+    (run / "emotions.txt").write_text("ang\nhap\n")
+    (run / "speakers.txt").write_text("s1\ns2\n")
+    (run / "feats_conf.yaml").write_text("type: mfcc\n")
+    (run / "norm_stats.npz").write_bytes(b"stats")
+    res = {"wa": 0.5, "ua": 0.5, "macro_f1": 0.5, "n": 2, "per_class": {"ang": 1.0, "hap": 0.0},
+           "per_speaker": {}, "labels": ["ang", "hap"], "confusion": [[1, 0], [1, 0]]}
+    (run / "decode_test" / "results.json").write_text(json.dumps(res))
+    return run
+
+
+def test_pack_contents_and_manifest(tmp_path):
+    run = make_run(tmp_path)
+    out = tmp_path / "model.zip"
+    assert pack_model.main(["--exp-dir", str(run), "--out", str(out)]) == 0
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        assert names == {"config.yaml", "valid.acc.best.pth", "emotions.txt", "speakers.txt", "feats_conf.yaml",
+                         "norm_stats.npz", "results.json", "README.md", "MANIFEST.sha256"}
+        assert zf.read("valid.acc.best.pth") == b"weights-3"  # the link's target, not the link
+        manifest = dict(reversed(line.split("  ")) for line in zf.read("MANIFEST.sha256").decode().splitlines())
+        assert set(manifest) == names - {"MANIFEST.sha256"}
+        for name, digest in manifest.items():
+            assert hashlib.sha256(zf.read(name)).hexdigest() == digest, name
+        readme = zf.read("README.md").decode()
+        assert "UA (unweighted average recall): 50.00%" in readme
+
+
+def test_prefers_nbest_average(tmp_path):
+    run = make_run(tmp_path)
+    (run / "valid.acc.ave.pth").write_bytes(b"avg")
+    out = tmp_path / "m.zip"
+    pack_model.pack(str(run), str(out))
+    assert "valid.acc.ave.pth" in zipfile.ZipFile(out).namelist()
+
+
+@pytest.mark.parametrize("victim, message", [
+    ("feats_conf.yaml", "feats_conf.yaml: feature config"),
+    ("decode_test/results.json", "results.json: scores"),
+    ("emotions.txt", "emotions.txt not found"),
+    ("valid.acc.best.pth", "no selected checkpoint"),
+])
+def test_refuses_when_required_file_missing(tmp_path, capsys, victim, message):
+    run = make_run(tmp_path)
+    (run / victim).unlink()
+    out = tmp_path / "model.zip"
+    assert pack_model.main(["--exp-dir", str(run), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_global_norm_requires_stats(tmp_path, capsys):
+    run = make_run(tmp_path)
+    (run / "norm_stats.npz").unlink()
+    out = tmp_path / "model.zip"
+    assert pack_model.main(["--exp-dir", str(run), "--out", str(out), "--norm", "global"]) == 1
+    assert "norm_stats.npz" in capsys.readouterr().err
+    assert pack_model.main(["--exp-dir", str(run), "--out", str(out), "--norm", "speaker"]) == 0
+    assert "norm_stats.npz" not in zipfile.ZipFile(out).namelist()
