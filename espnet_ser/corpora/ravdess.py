@@ -10,6 +10,8 @@ Layouts accepted::
 
     <corpus_dir>/Audio_Speech_Actors_01-24/Actor_01/03-01-05-01-02-01-01.wav
     <corpus_dir>/Actor_01/03-01-05-01-02-01-01.wav   (corpus_dir = the release folder)
+    <corpus_dir>/Audio_Song_Actors_01-24/Actor_01/03-02-...wav   (song release, read for
+                                                     vocal_channel song/all)
 
 File name ``MM-VV-EE-II-SS-RR-AA.wav``: modality (03 audio-only), vocal channel
 (01 speech, 02 song), emotion (01 neutral 02 calm 03 happy 04 sad 05 angry
@@ -50,6 +52,7 @@ from espnet_ser.corpora.common import (
 CORPUS = "ravdess"
 LANG = "en"
 RELEASE_DIR = "Audio_Speech_Actors_01-24"
+SONG_RELEASE_DIR = "Audio_Song_Actors_01-24"
 STATEMENTS = {
     "01": "Kids are talking by the door",
     "02": "Dogs are sitting by the door",
@@ -64,12 +67,13 @@ ACTOR_RE = re.compile(r"^Actor_(\d\d)$")
 
 
 def _actor_dirs(corpus_dir: Path) -> List[Path]:
-    for root in (corpus_dir, corpus_dir / RELEASE_DIR):
+    # The speech and song zips unpack to separate top folders, or both into
+    # one set of Actor_XX folders; every Actor_XX folder found is read.
+    dirs: List[Path] = []
+    for root in (corpus_dir, corpus_dir / RELEASE_DIR, corpus_dir / SONG_RELEASE_DIR):
         if root.is_dir():
-            dirs = sorted(p for p in root.iterdir() if p.is_dir() and ACTOR_RE.match(p.name))
-            if dirs:
-                return dirs
-    return []
+            dirs += sorted(p for p in root.iterdir() if p.is_dir() and ACTOR_RE.match(p.name))
+    return dirs
 
 
 def prepare_ravdess(

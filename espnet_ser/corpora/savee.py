@@ -9,7 +9,7 @@ Layouts accepted::
 
     <corpus_dir>/AudioData/{DC,JE,JK,KL}/<code><NN>.wav   (release), e.g. AudioData/DC/sa03.wav
     <corpus_dir>/{DC,JE,JK,KL}/<code><NN>.wav             (corpus_dir = AudioData)
-    <corpus_dir>/DC_a01.wav ...                           (flattened copies, e.g. Kaggle)
+    <corpus_dir>/DC_a01.wav or <corpus_dir>/ALL/DC_a01.wav (flattened copies, e.g. Kaggle)
 
 Labels (file-name prefix): a anger, d disgust, f fear, h happiness, n neutral,
 sa sadness, su surprise; mapped to ang dis fea hap neu sad sur by
@@ -66,7 +66,8 @@ def prepare_savee(
 
     Args:
         corpus_dir: The SAVEE root (holding ``AudioData/``), ``AudioData``
-            itself, or a folder of flattened ``DC_a01.wav`` files.
+            itself, or a folder of flattened ``DC_a01.wav`` files (directly or
+            in ``ALL/``).
         out_dir: Data directory to write (replaced atomically).
         label_map: ``None`` for ``maps/savee.yaml``, or a YAML path / mapping.
 
@@ -90,7 +91,8 @@ def prepare_savee(
                 add_skip(skipped, path, "unrecognised file name (expected e.g. sa03.wav)")
                 continue
             candidates.append((spk_dir.name, m.group(1), m.group(2), path))
-    for path in sorted(corpus_dir.glob("*_*.wav")):
+    flat = sorted(corpus_dir.glob("*_*.wav")) + sorted((corpus_dir / "ALL").glob("*_*.wav"))
+    for path in flat:
         m = FLAT_RE.match(path.name)
         if not m:
             add_skip(skipped, path, "unrecognised file name (expected e.g. DC_sa03.wav)")
@@ -105,7 +107,8 @@ def prepare_savee(
     if not candidates and not skipped:
         raise CorpusError(
             f"SAVEE={corpus_dir} has neither AudioData/{{DC,JE,JK,KL}}/ nor flattened "
-            "DC_a01.wav files; expected the SAVEE root holding AudioData/DC/a01.wav"
+            "DC_a01.wav files (in it or in ALL/); expected the SAVEE root holding "
+            "AudioData/DC/a01.wav"
         )
     utts = [
         Utterance(

@@ -72,6 +72,16 @@ def test_root_holding_actor_dirs_and_song_subsets(tree, tmp_path):
         prepare_ravdess(tree, tmp_path / "d", vocal_channel="x")
 
 
+def test_song_release_folder(tmp_path):
+    root = tmp_path / "ravdess"
+    write_wav(root / RELEASE_DIR / SPEECH[0])
+    write_wav(root / "Audio_Song_Actors_01-24" / SONG[0])
+    res = prepare_ravdess(root, tmp_path / "speech")
+    assert res.num_utts == 1 and res.excluded == {"song files (vocal channel 02)": 1}
+    res = prepare_ravdess(root, tmp_path / "all", vocal_channel="all")
+    assert sorted(read_table(tmp_path / "all" / "utt2emo").values()) == ["hap", "neu"]
+
+
 def test_bad_inputs(tree, tmp_path):
     actor = tree / RELEASE_DIR / "Actor_03"
     write_wav(actor / "03-01-09-01-01-01-03.wav")  # unknown emotion

@@ -67,6 +67,15 @@ def test_flat_layout_and_bad_inputs(tmp_path):
     assert len(reasons) == 3
 
 
+def test_flat_layout_in_all_folder(tmp_path):
+    root = tmp_path / "kaggle"
+    write_wav(root / "ALL" / "DC_a01.wav")
+    write_wav(root / "ALL" / "JK_su02.wav")
+    res = prepare_savee(root, tmp_path / "d")
+    assert read_table(tmp_path / "d" / "utt2emo") == {"savee_DC-a01": "ang", "savee_JK-su02": "sur"}
+    assert res.num_speakers == 2
+
+
 def test_duplicate_across_layouts_is_an_error(tree, tmp_path):
     write_wav(tree / "DC_a01.wav")
     with pytest.raises(CorpusError, match="duplicate utterance id savee_DC-a01"):
