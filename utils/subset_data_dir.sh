@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Usage: utils/subset_data_dir.sh [--allow-missing] (--utt-list <file> | --spk-list <file>) <src-dir> <dst-dir>
+#    or: utils/subset_data_dir.sh [--first] <src-dir> <num-utt> <dst-dir>   (N utterances, evenly spread)
 #
 # Copies the listed utterances (or the utterances of the listed speakers) with all tables.
 # Listed ids not in <src-dir> are an error unless --allow-missing.

@@ -666,9 +666,11 @@ def subset_data_dir(
     *,
     utts: Iterable[str] | None = None,
     spks: Iterable[str] | None = None,
+    num: int | None = None,
+    first: bool = False,
     allow_missing: bool = False,
 ) -> int:
-    """Copy the utterances ``utts`` (or those of speakers ``spks``) of ``src`` to ``dst``.
+    """Copy the utterances ``utts`` (or those of speakers ``spks``, or ``num`` of them) to ``dst``.
 
     Every table is filtered (``utt2*``, ``text``, ``feats.scp``, ``spk2*`` ...),
     ``spk2utt`` regenerated; ``dst`` is written with :func:`write_data_dir`.
@@ -676,8 +678,12 @@ def subset_data_dir(
     Args:
         src: validated source directory.
         dst: output directory (replaced).
-        utts: utterance ids to keep; exactly one of ``utts``/``spks``.
+        utts: utterance ids to keep; exactly one of ``utts``/``spks``/``num``.
         spks: speaker ids whose utterances to keep.
+        num: keep this many utterances, evenly spread over the sorted list
+            (Kaldi's ``subset_data_dir.sh <src> <N> <dst>``), or the first
+            ``num`` with ``first=True``.
+        first: with ``num``: take the first utterances instead of spreading.
         allow_missing: ids absent from ``src`` are ignored (logged) instead of
             being an error.
 
@@ -688,12 +694,19 @@ def subset_data_dir(
         DataDirError: ids not in ``src`` (unless ``allow_missing``), or nothing left.
     """
     src, dst = Path(src), Path(dst)
-    if (utts is None) == (spks is None):
-        raise ValueError("subset_data_dir: give exactly one of utts= or spks=")
+    if sum(x is not None for x in (utts, spks, num)) != 1:
+        raise ValueError("subset_data_dir: give exactly one of utts=, spks= or num=")
     if src.resolve() == dst.resolve():
         raise DataDirError(f"subset_data_dir: source and destination are the same directory {src}")
     tables = _read_dir(src)
     utt2spk = tables["utt2spk"]
+    if num is not None:
+        ordered = sorted(utt2spk)
+        if not 1 <= num <= len(ordered):
+            raise DataDirError(f"subset_data_dir {dst}: asked for {num} utterances but {src} has {len(ordered)}")
+        # Evenly spread indices (like Kaldi's subset_scp.pl) so all speakers are represented.
+        idx = range(num) if first else (i * len(ordered) // num for i in range(num))
+        utts = [ordered[i] for i in idx]
     if utts is not None:
         wanted = set(utts)
         missing = wanted - set(utt2spk)
@@ -956,12 +969,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("subset", prog=_PROG["subset"], help="copy a subset of utterances/speakers",
                        description="Copy the utterances (or speakers) listed in a file (first token per line).")
-    g = p.add_mutually_exclusive_group(required=True)
+    g = p.add_mutually_exclusive_group()
     g.add_argument("--utt-list", help="file with utterance ids")
     g.add_argument("--spk-list", help="file with speaker ids")
+    p.add_argument("--first", action="store_true", help="with <num-utt>: the first N instead of evenly spread")
     p.add_argument("--allow-missing", action="store_true", help="ignore listed ids that are not in src")
-    p.add_argument("src_dir")
-    p.add_argument("dst_dir")
+    p.add_argument("dirs", nargs="+", metavar="src-dir [num-utt] dst-dir",
+                   help="<src-dir> <dst-dir> with a list, or <src-dir> <num-utt> <dst-dir>")
 
     p = sub.add_parser("combine", prog=_PROG["combine"], help="union data directories",
                        description="Union data directories; utterance ids must be unique across sources.")
@@ -986,6 +1000,25 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subset_cli(args: argparse.Namespace) -> tuple[str, int]:
+    """Kaldi's two call forms: ``(--utt-list f | --spk-list f) src dst`` and ``src N dst``."""
+    listed = args.utt_list or args.spk_list
+    if listed and len(args.dirs) != 2:
+        raise ValueError(f"with --utt-list/--spk-list give <src-dir> <dst-dir>, got {' '.join(args.dirs)}")
+    if not listed:
+        if len(args.dirs) != 3 or not args.dirs[1].isdigit():
+            raise ValueError("give --utt-list <file> or --spk-list <file> with <src-dir> <dst-dir>, "
+                             "or <src-dir> <num-utt> <dst-dir>")
+        src, num, dst = args.dirs
+        return dst, subset_data_dir(src, dst, num=int(num), first=args.first)
+    src, dst = args.dirs
+    if args.first:
+        raise ValueError("--first goes with <src-dir> <num-utt> <dst-dir>, not with a list")
+    if args.utt_list:
+        return dst, subset_data_dir(src, dst, utts=read_list(args.utt_list), allow_missing=args.allow_missing)
+    return dst, subset_data_dir(src, dst, spks=read_list(args.spk_list), allow_missing=args.allow_missing)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; errors are one line on stderr with exit status 1."""
     parser = _build_parser()
@@ -1003,13 +1036,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "fix":
             fix_data_dir(args.data_dir)
         elif args.verb == "subset":
-            if args.utt_list:
-                n = subset_data_dir(args.src_dir, args.dst_dir, utts=read_list(args.utt_list),
-                                    allow_missing=args.allow_missing)
-            else:
-                n = subset_data_dir(args.src_dir, args.dst_dir, spks=read_list(args.spk_list),
-                                    allow_missing=args.allow_missing)
-            print(f"{prog}: wrote {n} utterances to {args.dst_dir}", file=sys.stderr)
+            dst = _subset_cli(args)
+            print(f"{prog}: wrote {dst[1]} utterances to {dst[0]}", file=sys.stderr)
         elif args.verb == "combine":
             n = combine_data(args.dst_dir, args.src_dirs, allow_partial=args.allow_partial, exclude=args.exclude)
             print(f"{prog}: combined {len(args.src_dirs)} dirs, {n} utterances, into {args.dst_dir}",

@@ -328,12 +328,21 @@ def test_subset_by_utts_and_spks(tmp_path):
     assert set(read_table(tmp_path / "s" / "text")) == {"spkC-u0", "spkC-u1", "spkC-u2"}
 
 
+def _subset(src, dst, **kw):
+    subset_data_dir(src, dst, **kw)
+    return dst
+
+
 def test_subset_missing_ids(tmp_path):
     src = _good(tmp_path)
     with pytest.raises(DataDirError, match=r"2 utterance id\(s\) not in .* \(e.g. nope-1, nope-2\)"):
         subset_data_dir(src, tmp_path / "u", utts=["spkA-u0", "nope-1", "nope-2"])
     assert not (tmp_path / "u").exists()
     assert subset_data_dir(src, tmp_path / "u", utts=["spkA-u0", "nope-1"], allow_missing=True) == 1
+    assert list(read_table(_subset(src, tmp_path / "n", num=3) / "utt2spk")) == ["spkA-u0", "spkB-u0", "spkC-u0"]
+    assert list(read_table(_subset(src, tmp_path / "n", num=2, first=True) / "utt2spk")) == ["spkA-u0", "spkA-u1"]
+    with pytest.raises(DataDirError, match="asked for 10 utterances but .* has 9"):
+        subset_data_dir(src, tmp_path / "n", num=10)
     with pytest.raises(ValueError, match="exactly one of"):
         subset_data_dir(src, tmp_path / "u", utts=["spkA-u0"], spks=["spkA"])
 

@@ -73,7 +73,9 @@ def test_wrappers_executable_with_help(script, tmp_path):
         (["validate_data_dir.sh", "--bogus", "data/x"], "unrecognized arguments: --bogus"),
         (["fix_data_dir.sh"], "the following arguments are required: data_dir"),
         (["subset_data_dir.sh", "--utt-list", "nolist", "data/x", "data/y"], "nolist: no such file"),
-        (["subset_data_dir.sh", "data/x", "data/y"], "one of the arguments --utt-list --spk-list is required"),
+        (["subset_data_dir.sh", "data/x", "data/y"], "give --utt-list <file> or --spk-list <file>"),
+        (["subset_data_dir.sh", "--utt-list", "l", "data/x", "3", "data/y"], "give <src-dir> <dst-dir>"),
+        (["subset_data_dir.sh", "data/x", "9", "data/y"], "asked for 9 utterances but data/x has 6"),
         (["combine_data.sh", "data/y"], "the following arguments are required: src_dirs"),
         (["split_data.sh", "data/x", "four"], "invalid int value: 'four'"),
         (["split_data.sh", "data/x", "7"], "cannot split 3 speakers into 7 parts"),
@@ -116,6 +118,11 @@ def test_round_trip_through_wrappers(tmp_path):
     assert list(read_table(tmp_path / "data/a/utt2spk")) == ["s1-0", "s2-1"]
     assert list(read_table(tmp_path / "data/b/utt2spk")) == ["s3-0", "s3-1"]
     assert read_table(tmp_path / "data/b/utt2emo") == {"s3-1": "ang"}
+
+    assert run("subset_data_dir.sh", "data/x", "3", "data/n").returncode == 0
+    assert list(read_table(tmp_path / "data/n/utt2spk")) == ["s1-0", "s2-0", "s3-0"]
+    assert run("subset_data_dir.sh", "--first", "data/x", "2", "data/f").returncode == 0
+    assert list(read_table(tmp_path / "data/f/utt2spk")) == ["s1-0", "s1-1"]
 
     res = run("combine_data.sh", "data/ab", "data/a", "data/b")
     assert res.returncode == 0, res.stderr
