@@ -217,6 +217,12 @@ class ESPnetSERModel(AbsESPnetModel):
                 f"ESPnetSERModel: speech must be (B, T, D) features, got {tuple(speech.shape)}; "
                 "utterance-level features are stored as (1, D) matrices"
             )
+        expected = getattr(self, "input_size", None)
+        if expected is not None and speech.size(-1) != expected:
+            raise ValueError(
+                f"ESPnetSERModel: features have dimension {speech.size(-1)} but the model was "
+                f"built for input_size={expected}; check --input_size / the feature config"
+            )
         xs, ilens = speech, speech_lengths.long()
         if self.normalize is not None:
             xs, ilens = self.normalize(xs, ilens)

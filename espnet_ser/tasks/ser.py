@@ -20,7 +20,8 @@ per head::
     domain_heads:
       - name: speaker            # stats keys loss_speaker, acc_speaker, lambda_speaker
         data_name: speaker       # label stream (default: name)
-        label_list: data/lang/speakers.txt   # or labels: [a, b], stored as a list
+        label_list: exp/x/speakers.txt   # or labels: [a, b]; default: speakers.txt
+                                 # beside --emotion_list; stored as a list
         classifier: mlp          # from the classifier registry
         classifier_conf: {hidden_sizes: [128], dropout: 0.2}
         weight: 1.0              # weight of this loss in the total
@@ -192,13 +193,16 @@ def input_size_from_shape_file(shape_file: str) -> int:
 
 
 def build_domain_heads(
-    entries: Sequence[Dict], point_sizes: Dict[str, int]
+    entries: Sequence[Dict], point_sizes: Dict[str, int], label_dir: Optional[Path] = None
 ) -> Tuple[List[DomainHead], List[Dict]]:
     """Build domain heads from their config entries.
 
     Args:
         entries: ``domain_heads`` config list.
         point_sizes: Vector size at each attach point.
+        label_dir: Where to look for an entry without ``label_list``/``labels``:
+            the directory of ``--emotion_list``, with the inventory names of
+            ``espnet_ser.bin.prepare_labels`` (``speaker`` -> speakers.txt).
 
     Returns:
         The heads and the entries with ``label_list`` resolved to a list
@@ -225,7 +229,13 @@ def build_domain_heads(
             raise ValueError(f"domain_heads[{i}] ({e['name']}): give label_list or labels, not both")
         src = e.pop("label_list", None) if "labels" not in e else e["labels"]
         if src is None:
-            raise ValueError(f"domain_heads[{i}] ({e['name']}): label_list (file) is required")
+            from espnet_ser.bin.prepare_labels import LABEL_SOURCES
+
+            if label_dir is None:
+                raise ValueError(
+                    f"domain_heads[{i}] ({e['name']}): give label_list (file) or labels (list)"
+                )
+            src = label_dir / LABEL_SOURCES[e["data_name"]][1]
         e["labels"] = read_label_list(src, f"domain_heads[{i}] ({e['name']}) label_list")
         attach = e.get("attach", "embedding")
         if attach not in point_sizes:
@@ -346,6 +356,9 @@ class SERTask(AbsTask):
         """
         if getattr(args, "emotion_list", None) is None:
             raise ValueError("--emotion_list is required (emotions.txt of the experiment)")
+        label_dir = (
+            Path(args.emotion_list).parent if isinstance(args.emotion_list, (str, Path)) else None
+        )
         emotion_labels = read_label_list(args.emotion_list, "--emotion_list")
         args.emotion_list = emotion_labels
 
@@ -377,7 +390,9 @@ class SERTask(AbsTask):
             emb_size, len(emotion_labels), **conf("classifier")
         )
         heads, resolved = build_domain_heads(
-            getattr(args, "domain_heads", None) or [], {"pooled": pooled, "embedding": emb_size}
+            getattr(args, "domain_heads", None) or [],
+            {"pooled": pooled, "embedding": emb_size},
+            label_dir,
         )
         args.domain_heads = resolved
         model_class = model_choices.get_class(getattr(args, "model", None) or "espnet")
@@ -391,6 +406,7 @@ class SERTask(AbsTask):
             normalize=normalize,
             **model_conf,
         )
+        model.input_size = input_size
         if getattr(args, "init", None) is not None:
             initialize(model, args.init)
         logging.info(

@@ -1,0 +1,175 @@
+"""Label inventories and per-set integer label files (pipeline stage 3).
+
+Inventories (``emotions.txt``, ``speakers.txt``, ``genders.txt``, ...: one
+label per line, line number from 0 = class index) are built from the TRAINING
+data directory (sorted bytewise) or copied from a fixed list, and written once
+per experiment into ``--lang_dir``.  For every ``--set <data_dir>:<out_dir>``
+the file ``<out_dir>/<name>.int`` (``utt int``) is written for every utterance
+of the data dir, with ``-1`` where the label is absent (unlabelled utterance)
+or not in the inventory (e.g. a test speaker); the latter are counted in the
+log, never dropped.
+
+Usage::
+
+    python -m espnet_ser.bin.prepare_labels --train_dir data/train \\
+        --lang_dir exp/x/labels --names emotion speaker gender \\
+        --inventory emotion=conf/emotions.txt \\
+        --set data/train:dump/fbank/train --set data/test:dump/fbank/test
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+#: data name -> (data-dir file, inventory file name)
+LABEL_SOURCES = {
+    "emotion": ("utt2emo", "emotions.txt"),
+    "speaker": ("utt2spk", "speakers.txt"),
+    "gender": ("utt2gender", "genders.txt"),
+    "corpus": ("utt2corpus", "corpora.txt"),
+    "lang": ("utt2lang", "langs.txt"),
+    "session": ("utt2session", "sessions.txt"),
+    "arousal": ("utt2arousal", "arousals.txt"),
+    "valence": ("utt2valence", "valences.txt"),
+    "dialog": ("utt2dialog", "dialogs.txt"),
+}
+
+logger = logging.getLogger("prepare_labels")
+
+
+def _read_table(path: Path) -> Dict[str, str]:
+    table = {}
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(f"{path}:{i}: expected '<utt> <label>', got {line!r}")
+        if parts[0] in table:
+            raise ValueError(f"{path}:{i}: duplicate utterance {parts[0]}")
+        table[parts[0]] = parts[1].strip()
+    return table
+
+
+def _utts(data_dir: Path) -> List[str]:
+    for name in ("utt2spk", "wav.scp"):
+        if (data_dir / name).is_file():
+            return list(_read_table(data_dir / name))
+    raise FileNotFoundError(f"prepare_labels: {data_dir} has neither utt2spk nor wav.scp")
+
+
+def _write_lines(path: Path, lines: Sequence[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(f"{x}\n" for x in lines), encoding="utf-8")
+    tmp.replace(path)
+
+
+def make_inventory(
+    train_dir, lang_dir, name: str, fixed_list: Optional[str] = None
+) -> List[str]:
+    """Write ``<lang_dir>/<inventory>`` for one data name and return the labels.
+
+    Raises:
+        FileNotFoundError: The training label file is missing.
+        ValueError: A training label is missing from ``fixed_list``, or an
+            existing inventory in ``lang_dir`` differs (inventories are written
+            once per experiment; remove the old one to change it).
+    """
+    if name not in LABEL_SOURCES:
+        raise ValueError(f"prepare_labels: unknown label name '{name}'; choose from {sorted(LABEL_SOURCES)}")
+    src, inv_name = LABEL_SOURCES[name]
+    src_path = Path(train_dir) / src
+    if not src_path.is_file():
+        raise FileNotFoundError(f"prepare_labels: {src_path} not found (needed for '{name}')")
+    train_labels = set(_read_table(src_path).values())
+    if fixed_list is not None:
+        labels = [x.strip() for x in Path(fixed_list).read_text(encoding="utf-8").splitlines() if x.strip()]
+        missing = sorted(train_labels - set(labels))
+        if missing:
+            raise ValueError(f"prepare_labels: training labels {missing} of '{name}' are not in {fixed_list}")
+    else:
+        labels = sorted(train_labels, key=lambda x: x.encode("utf-8"))
+    if len(labels) < 2:
+        raise ValueError(f"prepare_labels: '{name}' has fewer than 2 classes in {src_path}: {labels}")
+    out = Path(lang_dir) / inv_name
+    if out.is_file():
+        old = [x for x in out.read_text(encoding="utf-8").splitlines() if x]
+        if old != labels:
+            raise ValueError(
+                f"prepare_labels: {out} exists with different labels; inventories are written "
+                "once per experiment (remove it to rebuild)"
+            )
+    _write_lines(out, labels)
+    return labels
+
+
+def write_int_labels(data_dir, out_dir, name: str, labels: Sequence[str]) -> Dict[str, int]:
+    """Write ``<out_dir>/<name>.int`` for every utterance of ``data_dir``.
+
+    Returns:
+        Counts: ``n`` utterances, ``absent`` (no label), ``unknown`` (label
+        not in the inventory); both written as -1.
+    """
+    data_dir = Path(data_dir)
+    src = data_dir / LABEL_SOURCES[name][0]
+    table = _read_table(src) if src.is_file() else {}
+    index = {lab: i for i, lab in enumerate(labels)}
+    lines, absent, unknown = [], 0, 0
+    for utt in sorted(_utts(data_dir), key=lambda x: x.encode("utf-8")):
+        lab = table.get(utt)
+        if lab is None:
+            absent += 1
+            idx = -1
+        elif lab not in index:
+            unknown += 1
+            idx = -1
+        else:
+            idx = index[lab]
+        lines.append(f"{utt} {idx}")
+    _write_lines(Path(out_dir) / f"{name}.int", lines)
+    return {"n": len(lines), "absent": absent, "unknown": unknown}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train_dir", required=True, help="training data dir (inventories come from it)")
+    parser.add_argument("--lang_dir", required=True, help="where emotions.txt, speakers.txt, ... go")
+    parser.add_argument("--names", nargs="+", default=["emotion"], help=f"label names from {sorted(LABEL_SOURCES)}")
+    parser.add_argument("--inventory", action="append", default=[], metavar="NAME=FILE",
+                        help="fixed inventory for a name (e.g. emotion=conf/emotions.txt)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="DATA_DIR:OUT_DIR",
+                        help="write OUT_DIR/<name>.int for the utterances of DATA_DIR (repeatable)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (prepare_labels) %(levelname)s: %(message)s")
+    try:
+        fixed = {}
+        for item in args.inventory:
+            if "=" not in item:
+                raise ValueError(f"--inventory expects NAME=FILE, got {item!r}")
+            k, v = item.split("=", 1)
+            fixed[k] = v
+        unknown_fixed = set(fixed) - set(args.names)
+        if unknown_fixed:
+            raise ValueError(f"--inventory given for {sorted(unknown_fixed)} which are not in --names")
+        for name in args.names:
+            labels = make_inventory(args.train_dir, args.lang_dir, name, fixed.get(name))
+            logger.info(f"{name}: {len(labels)} classes -> {args.lang_dir}/{LABEL_SOURCES[name][1]}")
+            for spec in args.sets:
+                if ":" not in spec:
+                    raise ValueError(f"--set expects DATA_DIR:OUT_DIR, got {spec!r}")
+                data_dir, out_dir = spec.split(":", 1)
+                c = write_int_labels(data_dir, out_dir, name, labels)
+                logger.info(
+                    f"{out_dir}/{name}.int: {c['n']} utterances, {c['absent']} without label, "
+                    f"{c['unknown']} with a label outside the inventory (both -1)"
+                )
+    except (FileNotFoundError, ValueError) as e:
+        print(f"prepare_labels: error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
