@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Dict, Union
 
 from espnet_ser.corpora.common import (
