@@ -467,6 +467,8 @@ def fix_data_dir(d: PathLike) -> dict:
     names = _table_files(d)
     tables: dict[str, dict[str, str]] = {}
     for name in names:
+        if name == "spk2utt":
+            continue  # regenerated from utt2spk; whatever it holds now does not matter
         tables[name], notes = _read_table_lenient(d / name)
         for note in notes:
             logger.info(note)
@@ -495,9 +497,9 @@ def fix_data_dir(d: PathLike) -> dict:
 
     new: dict[str, dict[str, str]] = {}
     for name in names:
-        t = tables[name]
         if name == "spk2utt":
             continue
+        t = tables[name]
         if name == "wav.scp" and has_segments:
             used = {v.split()[0] for u, v in tables["segments"].items() if u in keep}
             new[name] = {r: v for r, v in t.items() if r in used}

@@ -263,7 +263,7 @@ def test_fix_data_dir_keeps_intersection_and_all_utt2_files(tmp_path, capsys):
     d = _raw(tmp_path / "x", {
         "wav.scp": "b-1 /w/b1.wav\na-1 /w/a1.wav\na-2 /w/a2.wav\nc-1 /w/c1.wav\n",
         "utt2spk": "a-1 a\na-2 a\nb-1 b\nc-1 c\nd-1 d\n",
-        "spk2utt": "a a-1\n",
+        "spk2utt": "a a-1\nb b-1\nb b-2\n   garbage\n",
         "text": "a-1 eins\na-2 zwei\nb-1 drei\nc-1 vier\nd-1 fünf\n\n",
         "utt2gender": "a-1 f\na-2 f\nb-1 m\nd-1 m\nb-1 m\n",
         "utt2emo": "a-2 ang\nc-1 neu\nb-1 sad\n",
