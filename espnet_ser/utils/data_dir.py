@@ -590,16 +590,17 @@ def write_data_dir(
     d.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.tmp.", dir=d.parent))
     try:
-        for name, table in tables.items():
-            if name != "spk2utt":
-                write_table(tmp / name, table)
-        write_table(tmp / "spk2utt", derived)
-        if skipped is not None:
-            lines = [f"{k} {' '.join(str(r).split()) or 'unknown'}\n" for k, r in sorted(skipped.items())]
-            _atomic_write(tmp / "skipped", "".join(lines))
         try:
+            for name, table in tables.items():
+                if name != "spk2utt":
+                    write_table(tmp / name, table)
+            write_table(tmp / "spk2utt", derived)
+            if skipped is not None:
+                lines = [f"{k} {' '.join(str(r).split()) or 'unknown'}\n" for k, r in sorted(skipped.items())]
+                _atomic_write(tmp / "skipped", "".join(lines))
             validate_data_dir(tmp)
         except DataDirError as e:
+            # Name the target, not the temporary directory the user never sees.
             msg = str(e).replace(str(tmp), str(d)).replace(f" {_fix_hint(d)}", "")
             raise DataDirError(f"write_data_dir {d}: {msg} (the tables passed in are inconsistent)") from None
         os.chmod(tmp, 0o755)

@@ -158,6 +158,8 @@ def test_write_data_dir_requires_core_tables_and_known_names(tmp_path):
     del t["utt2spk"]
     with pytest.raises(DataDirError, match="table 'utt2spk' missing"):
         write_data_dir(tmp_path / "x", t)
+    with pytest.raises(DataDirError, match=r"write_data_dir .*/x: .*/x/utt2emo: key 'a b' is empty or contains whitespace"):
+        write_data_dir(tmp_path / "x", {**_tables(), "utt2emo": {"a b": "ang"}})
     with pytest.raises(DataDirError, match="'emotions.txt' is not a data-dir table name"):
         write_data_dir(tmp_path / "x", {**_tables(), "emotions.txt": {"ang": "0"}})
     assert not (tmp_path / "x").exists()
