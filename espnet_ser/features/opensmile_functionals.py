@@ -15,6 +15,7 @@ native rates gives comparable functionals; ``null`` keeps the native rate).
 
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -67,7 +68,11 @@ class OpenSmileFunctionals(AbsExtractor):
         """(N,) float32 -> (1, D) float32; non-finite output raises ExtractionError."""
         self._check_sr(sr)
         try:
-            df = self._smile.process_signal(np.asarray(wav, dtype=np.float32), sr)
+            # openSMILE warns "Segment too short, filling with NaN"; the NaN check
+            # below turns that into a per-utterance skip reason instead.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Segment too short")
+                df = self._smile.process_signal(np.asarray(wav, dtype=np.float32), sr)
         except Exception as exc:  # SMILEapi errors on degenerate input
             raise ExtractionError(
                 f"{self.feature_set}: openSMILE failed on a {wav.shape[0] / sr:.3f} s clip: {exc}",
