@@ -198,3 +198,17 @@ def test_db_sh_defaults_and_overrides(repo_copy, tmp_path):
     )
     res = _bash(show, cwd=tmpl, env=_env(EMODB="/my/emodb"))
     assert res.stdout.startswith("EMODB=/my/emodb|EMOVO=/")
+
+
+def test_db_sh_check_db(tmp_path):
+    (tmp_path / "emodb" / "wav").mkdir(parents=True)
+    (tmp_path / "ravdess" / "Actor_01").mkdir(parents=True)
+    env = _env(EMODB=str(tmp_path / "emodb"), RAVDESS=str(tmp_path / "ravdess"), EMOVO=str(tmp_path / "emodb"))
+    res = _bash(". ./db.sh && check_db EMODB && check_db RAVDESS && echo ok", cwd=TEMPLATE, env=env)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+    for var, needle in [("EMOVO", f"EMOVO={tmp_path / 'emodb'} does not look like the corpus: expected EMOVO/ holding f1"),
+                        ("IEMOCAP", "IEMOCAP is not set: set it in db.sh or the environment"),
+                        ("NOPE", "unknown corpus variable 'NOPE'")]:
+        res = _bash(f". ./db.sh && check_db {var} || echo rc=$?", cwd=TEMPLATE, env=env)
+        assert res.stdout.strip() == "rc=1", (var, res.stdout)
+        assert needle in res.stderr and res.stderr.count("\n") == 1, res.stderr
