@@ -617,10 +617,11 @@ def _stable_rng(seed: int, *keys: str) -> np.random.Generator:
 
 
 def _durations(duration, rng: np.random.Generator) -> float:
+    # Rounded to the 4 decimals written in label files and the manifest.
     if isinstance(duration, (int, float)):
-        return float(duration)
+        return round(float(duration), 4)
     lo, hi = duration
-    return float(rng.uniform(lo, hi))
+    return round(float(rng.uniform(lo, hi)), 4)
 
 
 def _codes(layout: str, emotions: Sequence[str] | None) -> list[str]:
