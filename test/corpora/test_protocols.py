@@ -1,0 +1,324 @@
+"""Evaluation protocols: for every fold of every protocol, no test speaker in
+train or dev, dev split off the non-test speakers, nothing lost, byte-identical
+reruns, and clear errors when the data cannot satisfy a protocol."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from espnet_ser.bin import make_folds as make_folds_cli
+from espnet_ser.corpora.protocols import PROTOCOLS, ProtocolError, make_folds, read_fold_list
+from espnet_ser.utils.data_dir import read_table, validate_data_dir, write_data_dir
+
+EMODB_GENDERS = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m",
+                 "13": "f", "14": "f", "15": "m", "16": "f"}
+
+
+def _write(d: Path, rows: list[dict]) -> Path:
+    """Data dir from rows with keys utt spk gender corpus [emo session dialog type]."""
+    tables: dict[str, dict[str, str]] = {"wav.scp": {}, "utt2spk": {}, "utt2gender": {}, "utt2corpus": {}}
+    for r in rows:
+        u = r["utt"]
+        tables["wav.scp"][u] = f"/nonexistent/{u}.wav"
+        tables["utt2spk"][u] = r["spk"]
+        tables["utt2gender"][u] = r["gender"]
+        tables["utt2corpus"][u] = r["corpus"]
+        for key, table in (("emo", "utt2emo"), ("session", "utt2session"), ("dialog", "utt2dialog"),
+                           ("type", "utt2type")):
+            if r.get(key) is not None:
+                tables.setdefault(table, {})[u] = r[key]
+    if len(tables.get("utt2emo", {})) == len(rows):  # a binary view (only utt2emo may be partial)
+        tables["utt2arousal"] = {u: "high" if e in ("ang", "hap") else "low" for u, e in tables["utt2emo"].items()}
+    write_data_dir(d, tables)
+    return d
+
+
+def _emodb_rows(genders=EMODB_GENDERS, n=7, corpus="emodb"):
+    emos = ["ang", "bor", "dis", "fea", "hap", "neu", "sad"]
+    return [{"utt": f"{corpus}_{s}-{s}a{k:02d}", "spk": f"{corpus}_{s}", "gender": g, "corpus": corpus,
+             "emo": emos[k % len(emos)]} for s, g in genders.items() for k in range(n)]
+
+
+def _ravdess_rows(n_actors=24, n=4):
+    return [{"utt": f"ravdess_{a:02d}-03-01-0{k + 1}-01-01-01-{a:02d}", "spk": f"ravdess_{a:02d}",
+             "gender": "m" if a % 2 else "f", "corpus": "ravdess", "emo": "neu"}
+            for a in range(1, n_actors + 1) for k in range(n)]
+
+
+def _iemocap_rows(n_sessions=5, unlabelled_turns=True):
+    rows = []
+    emos = ["neu", "hap", "ang", "sad"] + ([None] if unlabelled_turns else [])  # None: absent from utt2emo
+    for s in range(1, n_sessions + 1):
+        for dname, lead in (("impro01", "F"), ("impro05a", "M"), ("script01_1", "F"), ("script01_1b", "M")):
+            dialog = f"Ses{s:02d}{lead}_{dname}"
+            for who in "FM":
+                for k in range(3):
+                    utt = f"{dialog}_{who}{k:03d}"
+                    spk = f"iemocap_Ses{s:02d}{who}"
+                    rows.append({"utt": f"{spk}-{utt}", "spk": spk, "gender": who.lower(), "corpus": "iemocap",
+                                 "emo": emos[(k + s + len(dname)) % len(emos)], "session": f"Ses{s:02d}",
+                                 "dialog": dialog, "type": "impro" if "impro" in dname else "script"})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("protocol_data")
+    savee = _emodb_rows({"DC": "m", "JE": "m", "JK": "m", "KL": "m"}, n=5, corpus="savee")
+    return {
+        "emodb": _write(base / "emodb", _emodb_rows()),
+        "ravdess": _write(base / "ravdess", _ravdess_rows()),
+        "iemocap": _write(base / "iemocap", _iemocap_rows()),
+        "multi": _write(base / "multi", _emodb_rows() + savee + _ravdess_rows()),
+    }
+
+
+CASES = [
+    ("emodb_l2so", "emodb", {}, 5),
+    ("emodb_loso", "emodb", {}, 10),
+    ("ravdess_l2so", "ravdess", {}, 12),
+    ("iemocap_loso", "iemocap", {}, 5),
+    ("iemocap_loso", "iemocap", {"dev_mode": "utts"}, 5),
+    ("iemocap_ts", "iemocap", {"setting": "TS_1234"}, 1),
+    ("iemocap_ts", "iemocap", {"setting": "TS_123"}, 1),
+    ("iemocap_ts", "iemocap", {"setting": "TS_134"}, 1),
+    ("iemocap_ts", "iemocap", {"setting": "TS_234"}, 1),
+    ("iemocap_ts", "iemocap", {"setting": "TS_23"}, 1),
+    ("iemocap_impro_loso", "iemocap", {}, 10),
+    ("cross_corpus", "multi", {}, 3),
+    ("cross_corpus", "multi", {"train_corpora": ["emodb"], "test_corpora": ["ravdess", "savee"]}, 2),
+    ("multi_corpus", "multi", {}, 1),
+    ("multi_corpus", "multi", {"n_folds": 3}, 3),
+]
+
+
+def test_every_protocol_has_a_case():
+    assert {c[0] for c in CASES} == set(PROTOCOLS)
+
+
+def _check_folds(out: Path, data: Path, n_folds: int) -> list[dict]:
+    """The invariants of every fold; returns per fold {set: (speakers, utts)}."""
+    utt2spk = read_table(data / "utt2spk")
+    folds = sorted(out.glob("fold*"), key=lambda p: int(p.name[4:]))
+    assert [f.name for f in folds] == [f"fold{k}" for k in range(1, n_folds + 1)]
+    meta = json.loads((out / "protocol.json").read_text())
+    assert meta["num_folds"] == n_folds
+    result = []
+    for f in folds:
+        sets = {}
+        for name in ("train", "dev", "test", "train_unlab"):
+            spk_file = f / f"{name}.spk"
+            if not spk_file.exists():
+                continue
+            assert spk_file.read_text().startswith("# rule: ")
+            spks = read_fold_list(spk_file)
+            utts = sorted(read_table(f / name / "utt2spk")) if (f / name).is_dir() else []
+            if (f / name).is_dir():
+                validate_data_dir(f / name)
+            assert spks == sorted({utt2spk[u] for u in utts}), (f, name)
+            if (f / f"{name}.utt").exists():
+                assert read_fold_list(f / f"{name}.utt") == utts
+            else:  # speaker-level split: the set is all utterances of its speakers
+                assert utts == sorted(u for u, s in utt2spk.items() if s in set(spks))
+            sets[name] = (set(spks), set(utts))
+        test_spk = sets["test"][0]
+        assert sets["train"][1] and sets["test"][1]
+        assert not test_spk & sets["train"][0], f"{f}: test speaker in train"
+        assert not test_spk & sets["dev"][0], f"{f}: test speaker in dev"
+        # Dev comes from the training (non-test) speakers' material only.
+        assert all(utt2spk[u] not in test_spk for u in sets["dev"][1])
+        excluded = set()
+        if (f / "excluded").exists():
+            excluded = {ln.split()[0] for ln in (f / "excluded").read_text().splitlines()}
+        labelled = [sets[n][1] for n in ("train", "dev", "test")] + [excluded]
+        assert sum(map(len, labelled)) == len(set().union(*labelled)), f"{f}: a set overlaps another"
+        everything = set().union(*labelled, sets.get("train_unlab", (set(), set()))[1])
+        assert everything == set(utt2spk), f"{f}: {len(set(utt2spk) - everything)} utterances lost"
+        if "train_unlab" in sets:
+            assert not (f / "train_unlab" / "utt2emo").exists()
+            assert not (f / "train_unlab" / "utt2arousal").exists()
+            assert not sets["train_unlab"][1] & (sets["train"][1] | sets["dev"][1])
+        result.append(sets)
+    return result
+
+
+@pytest.mark.parametrize("protocol,data,options,n_folds", CASES)
+def test_protocol_invariants_and_reproducibility(protocol, data, options, n_folds, dirs, tmp_path):
+    a = make_folds(protocol, dirs[data], tmp_path / "a", seed=0, **options)
+    b = make_folds(protocol, dirs[data], tmp_path / "b", seed=0, **options)
+    assert len(a) == n_folds and a[0] == tmp_path / "a" / "fold1"
+    _check_folds(tmp_path / "a", dirs[data], n_folds)
+    files = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "b").as_posix() for p in (tmp_path / "b").rglob("*")
+                           if p.is_file())
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", files, shallow=False)
+    assert not mismatch and not errors, mismatch[:3]
+
+
+def _lists(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*.spk")} | \
+           {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*.utt")}
+
+
+@pytest.mark.parametrize("protocol,data,options", [("emodb_l2so", "emodb", {}), ("iemocap_loso", "iemocap", {}),
+                                                   ("multi_corpus", "multi", {})])
+def test_seed_changes_the_draw(protocol, data, options, dirs, tmp_path):
+    make_folds(protocol, dirs[data], tmp_path / "s0", seed=0, **options)
+    make_folds(protocol, dirs[data], tmp_path / "s1", seed=1, **options)
+    assert _lists(tmp_path / "s0") != _lists(tmp_path / "s1")
+
+
+def _spk_gender(spks, prefix):
+    return sorted(EMODB_GENDERS[s[len(prefix):]] for s in spks)
+
+
+def test_emodb_l2so_gender_balance_and_rotation(dirs, tmp_path):
+    make_folds("emodb_l2so", dirs["emodb"], tmp_path / "f")
+    sets = _check_folds(tmp_path / "f", dirs["emodb"], 5)
+    tested = []
+    for s in sets:
+        assert len(s["train"][0]) == 6 and len(s["dev"][0]) == 2 and len(s["test"][0]) == 2
+        assert _spk_gender(s["test"][0], "emodb_") == ["f", "m"] == _spk_gender(s["dev"][0], "emodb_")
+        assert _spk_gender(s["train"][0], "emodb_") == ["f"] * 3 + ["m"] * 3
+        tested += sorted(s["test"][0])
+    assert sorted(tested) == sorted(f"emodb_{s}" for s in EMODB_GENDERS)  # each speaker tested once
+
+
+def test_ravdess_l2so_twelve_folds(dirs, tmp_path):
+    make_folds("ravdess_l2so", dirs["ravdess"], tmp_path / "f")
+    sets = _check_folds(tmp_path / "f", dirs["ravdess"], 12)
+    for s in sets:
+        assert (len(s["train"][0]), len(s["dev"][0]), len(s["test"][0])) == (20, 2, 2)
+        assert sorted(int(x[-2:]) % 2 for x in s["test"][0]) == [0, 1]  # odd actor = male
+        assert sorted(int(x[-2:]) % 2 for x in s["dev"][0]) == [0, 1]
+    assert len(set().union(*(s["test"][0] for s in sets))) == 24
+
+
+def test_emodb_loso_each_speaker_once(dirs, tmp_path):
+    make_folds("emodb_loso", dirs["emodb"], tmp_path / "f")
+    sets = _check_folds(tmp_path / "f", dirs["emodb"], 10)
+    assert sorted(next(iter(s["test"][0])) for s in sets) == sorted(f"emodb_{x}" for x in EMODB_GENDERS)
+    assert all(_spk_gender(s["dev"][0], "emodb_") == ["f", "m"] for s in sets)
+
+
+def test_iemocap_loso_sessions_and_whole_dialogs(dirs, tmp_path):
+    make_folds("iemocap_loso", dirs["iemocap"], tmp_path / "f")
+    sets = _check_folds(tmp_path / "f", dirs["iemocap"], 5)
+    utt2dialog = read_table(dirs["iemocap"] / "utt2dialog")
+    for k, s in enumerate(sets, 1):
+        assert s["test"][0] == {f"iemocap_Ses{k:02d}F", f"iemocap_Ses{k:02d}M"}
+        train_dialogs = {utt2dialog[u] for u in s["train"][1]}
+        dev_dialogs = {utt2dialog[u] for u in s["dev"][1]}
+        assert dev_dialogs and not train_dialogs & dev_dialogs  # dev = whole dialogues
+
+
+def test_iemocap_ts_sets(tmp_path):
+    data = _write(tmp_path / "d", _iemocap_rows(unlabelled_turns=False))
+    assert (data / "utt2arousal").exists()
+    make_folds("iemocap_ts", data, tmp_path / "f", setting="TS_123")
+    (s,) = _check_folds(tmp_path / "f", data, 1)  # checks train_unlab has no utt2emo/utt2arousal
+    sessions = lambda spks: {x[len("iemocap_Ses"):-1] for x in spks}  # noqa: E731
+    assert sessions(s["train"][0] | s["dev"][0]) == {"01", "02", "03"}
+    assert sessions(s["train_unlab"][0]) == {"04", "05"}
+    assert sessions(s["test"][0]) == {"05"} and s["test"][1] <= s["train_unlab"][1]
+    assert (tmp_path / "f" / "fold1" / "train" / "utt2emo").exists()
+
+
+def test_iemocap_impro_loso_excludes_scripted(dirs, tmp_path):
+    make_folds("iemocap_impro_loso", dirs["iemocap"], tmp_path / "f")
+    sets = _check_folds(tmp_path / "f", dirs["iemocap"], 10)
+    utt2type = read_table(dirs["iemocap"] / "utt2type")
+    for s in sets:
+        assert len(s["test"][0]) == 1
+        assert all(utt2type[u] == "impro" for n in ("train", "dev", "test") for u in s[n][1])
+    excluded = (tmp_path / "f" / "fold1" / "excluded").read_text().splitlines()
+    assert len(excluded) == sum(v == "script" for v in utt2type.values())
+    assert all("scripted" in ln for ln in excluded)
+
+
+def test_cross_corpus_tests_whole_corpus(dirs, tmp_path):
+    make_folds("cross_corpus", dirs["multi"], tmp_path / "f", train_corpora="emodb,savee", test_corpora="ravdess")
+    (s,) = _check_folds(tmp_path / "f", dirs["multi"], 1)
+    assert {x.split("_")[0] for x in s["test"][0]} == {"ravdess"} and len(s["test"][0]) == 24
+    assert {x.split("_")[0] for x in s["train"][0] | s["dev"][0]} == {"emodb", "savee"}
+    assert {x.split("_")[0] for x in s["dev"][0]} == {"emodb", "savee"}  # dev from every training corpus
+
+
+def test_multi_corpus_speaker_disjoint_per_corpus(dirs, tmp_path):
+    make_folds("multi_corpus", dirs["multi"], tmp_path / "f")
+    (s,) = _check_folds(tmp_path / "f", dirs["multi"], 1)
+    for corpus, n in (("emodb", 10), ("savee", 4), ("ravdess", 24)):
+        test = [x for x in s["test"][0] if x.startswith(corpus)]
+        assert len(test) == max(1, round(0.2 * n))
+        assert [x for x in s["dev"][0] if x.startswith(corpus)]
+
+
+# ---------------------------------------------------------------- errors
+def test_too_few_speakers_names_protocol_and_numbers(dirs, tmp_path):
+    genders = {k: v for k, v in EMODB_GENDERS.items() if k not in ("08", "09")}  # 5 male, 3 female
+    data = _write(tmp_path / "d", _emodb_rows(genders))
+    with pytest.raises(ProtocolError, match=r"emodb_l2so: 5 folds need at least 5 male and 5 female.*found 5 male, 3 female"):
+        make_folds("emodb_l2so", data, tmp_path / "f")
+    assert not (tmp_path / "f").exists()
+
+
+@pytest.mark.parametrize(
+    "protocol,options,message",
+    [
+        ("iemocap_ts", {"setting": "TS_5"}, "not among the labelled"),
+        ("iemocap_ts", {"setting": "1234"}, "setting must look like"),
+        ("iemocap_loso", {"dev_fraction": 1.5}, "dev_fraction must be in"),
+        ("iemocap_loso", {"setting": "TS_123"}, "unknown option"),
+        ("wsj_loso", {}, "unknown protocol"),
+    ],
+)
+def test_bad_options(protocol, options, message, dirs, tmp_path):
+    with pytest.raises(ProtocolError, match=message):
+        make_folds(protocol, dirs["iemocap"], tmp_path / "f", **options)
+
+
+def test_savee_alone_cannot_do_gender_balanced_l2so(dirs, tmp_path):
+    data = _write(tmp_path / "d", _emodb_rows({"DC": "m", "JE": "m", "JK": "m", "KL": "m"}, corpus="savee"))
+    with pytest.raises(ProtocolError, match="found 4 male, 0 female"):
+        make_folds("emodb_l2so", data, tmp_path / "f")
+
+
+def test_missing_table_is_named(dirs, tmp_path):
+    with pytest.raises(ProtocolError, match="utt2session"):
+        make_folds("iemocap_loso", dirs["emodb"], tmp_path / "f")
+
+
+def test_out_dir_with_user_files_is_refused_rerun_replaces(dirs, tmp_path):
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        make_folds("emodb_l2so", dirs["emodb"], tmp_path / "f")
+    make_folds("emodb_l2so", dirs["emodb"], tmp_path / "g", n_folds=2)
+    make_folds("emodb_l2so", dirs["emodb"], tmp_path / "g")  # earlier output: replaced whole
+    assert sorted(p.name for p in (tmp_path / "g").glob("fold*")) == [f"fold{k}" for k in range(1, 6)]
+
+
+def test_cli(dirs, tmp_path, capsys):
+    rc = make_folds_cli.main(["--protocol", "emodb_l2so", "--data-dir", str(dirs["emodb"]),
+                              "--out-dir", str(tmp_path / "f"), "--seed", "3"])
+    assert rc == 0 and "wrote 5 folds of emodb_l2so" in capsys.readouterr().out
+    assert json.loads((tmp_path / "f" / "protocol.json").read_text())["seed"] == 3
+    rc = make_folds_cli.main(["--protocol", "emodb_l2so", "--data-dir", str(dirs["emodb"]),
+                              "--out-dir", str(tmp_path / "g"), "--setting", "TS_123"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and "unknown option" in err
+
+
+def test_generated_corpus_through_preparer_and_protocol(tmp_path):
+    """Integration: generate -> prepare_emodb -> emodb_l2so."""
+    from espnet_ser.corpora import CORPORA
+    from espnet_ser.corpora.synth import generate_corpus
+
+    root = generate_corpus("emodb", tmp_path / "emodb", utts_per_speaker=2, duration=0.4, sample_rate=8000)
+    CORPORA["emodb"](root, tmp_path / "data")
+    make_folds("emodb_l2so", tmp_path / "data", tmp_path / "folds")
+    _check_folds(tmp_path / "folds", tmp_path / "data", 5)
