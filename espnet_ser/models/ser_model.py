@@ -328,7 +328,7 @@ class ESPnetSERModel(AbsESPnetModel):
                 parts = {k: (None if v is None else float(v)) for k, v in stats.items()}
                 utts = kwargs.get("utt_id")
                 raise NonFiniteLossError(
-                    f"non-finite training loss {float(loss)} at step {int(self.num_updates) + 1} "
+                    f"non-finite training loss {float(loss.detach())} at step {int(self.num_updates) + 1} "
                     f"(stats {parts}; first utterances {list(utts)[:3] if utts else 'n/a'})"
                 )
             self.num_updates += 1

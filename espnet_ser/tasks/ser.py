@@ -282,6 +282,9 @@ class SERTask(AbsTask):
 
     @classmethod
     def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        # tensorboard is not in tools/requirements.txt; enable it with
+        # --use_tensorboard true after installing it.
+        parser.set_defaults(use_tensorboard=False)
         group = parser.add_argument_group(description="Task related")
         required = parser.get_default("required")
         required += ["emotion_list"]

@@ -1,0 +1,172 @@
+"""ESPnetSERModel: losses, masking of unlabelled data, GRL progress buffer, NaN stop."""
+
+import pytest
+import torch
+
+from espnet_ser.adapters.segment_adapter import SegmentAdapter
+from espnet_ser.encoders.conv1d_encoder import Conv1dEncoder
+from espnet_ser.heads.mlp_classifier import MLPClassifier
+from espnet_ser.models.domain_head import DomainHead
+from espnet_ser.models.ser_model import ESPnetSERModel, NonFiniteLossError
+from espnet_ser.pooling.stats_pooling import StatsPooling
+
+D = 6
+
+
+def build(batch_norm=False, heads=("speaker",), schedule="dann", center=0.0, adapter=None, reverse=True):
+    torch.manual_seed(0)
+    enc = Conv1dEncoder(D, channels=[8], kernel_sizes=[3], strides=[1], dropout=0.0, batch_norm=batch_norm)
+    pool = StatsPooling(enc.output_size())
+    domain = [
+        DomainHead(
+            name=h, data_name=h, labels=["a", "b", "c", "d"],
+            classifier=MLPClassifier(16, 4, hidden_sizes=[8], batch_norm=batch_norm),
+            schedule=schedule, schedule_conf={"gamma": 2.5} if schedule == "dann" else None,
+            reverse=reverse,
+        )
+        for h in heads
+    ]
+    model = ESPnetSERModel(
+        ["neu", "ang", "sad"], enc, pool, MLPClassifier(16, 3), domain_heads=domain,
+        adapter=adapter, center_loss_weight=center, total_steps=100,
+    )
+    model.input_size = D
+    return model
+
+
+def batch(B=4, T=12):
+    xs = torch.randn(B, T, D)
+    lens = torch.tensor([T] + [T - 2] * (B - 1))
+    return xs, lens
+
+
+def test_loss_is_sum_of_parts_and_stats():
+    model = build(center=0.5)
+    xs, lens = batch()
+    emo = torch.tensor([[0], [1], [2], [1]])
+    spk = torch.tensor([[0], [1], [2], [3]])
+    loss, stats, weight = model(xs, lens, emotion=emo, speaker=spk, utt_id=list("abcd"))
+    expected = stats["loss_emo"] + 0.5 * stats["loss_center"] + stats["loss_speaker"]
+    torch.testing.assert_close(loss.detach().reshape(()), expected.reshape(()))
+    assert int(weight) == 4 and "lambda_speaker" in stats and 0 <= float(stats["acc"]) <= 1
+    loss.sum().backward()
+    assert all(p.grad is not None for p in model.classifier.parameters())
+
+
+def test_unlabelled_utterance_masked_from_emotion_loss():
+    model = build(batch_norm=False)
+    model.num_updates.fill_(50)  # lambda > 0
+    xs, lens = batch()
+    emo = torch.tensor([[0], [1], [2], [-1]])  # utterance 3 unlabelled
+    spk = torch.tensor([[0], [1], [2], [3]])
+    _, s1, _ = model(xs, lens, emotion=emo, speaker=spk)
+    xs2 = xs.clone()
+    xs2[3] += 5.0
+    _, s2, _ = model(xs2, lens, emotion=emo, speaker=spk)
+    torch.testing.assert_close(s1["loss_emo"], s2["loss_emo"])
+    assert not torch.allclose(s1["loss_speaker"], s2["loss_speaker"])
+    # Emotion-loss gradient w.r.t. the unlabelled input is exactly zero (no BN).
+    x = xs.clone().requires_grad_(True)
+    model(x, lens, emotion=emo, speaker=spk)
+    enc_out = model.encode(x, lens)
+    ce = torch.nn.functional.cross_entropy(model.classifier(enc_out["embedding"][:3]), emo[:3, 0])
+    ce.backward()
+    assert x.grad[3].abs().sum() == 0 and x.grad[:3].abs().sum() > 0
+
+
+def test_all_unlabelled_batch_trains_domain_only():
+    model = build()
+    xs, lens = batch()
+    loss, stats, _ = model(xs, lens, emotion=torch.full((4, 1), -1), speaker=torch.tensor([0, 1, 2, 3]))
+    assert stats["loss_emo"] is None and stats["acc"] is None
+    torch.testing.assert_close(loss.detach().reshape(()), stats["loss_speaker"].reshape(()))
+
+
+def test_progress_buffer_survives_state_dict_and_drives_lambda():
+    model = build()
+    model.train()
+    xs, lens = batch()
+    lab = dict(emotion=torch.tensor([0, 1, 2, 0]), speaker=torch.tensor([0, 1, 2, 3]))
+    lams = []
+    for _ in range(3):
+        _, stats, _ = model(xs, lens, **lab)
+        lams.append(float(stats["lambda_speaker"]))
+    assert int(model.num_updates) == 3 and lams[0] == 0.0 and lams[0] < lams[1] < lams[2]
+    assert "num_updates" in model.state_dict() and "epoch_confusion" not in model.state_dict()
+    fresh = build()
+    fresh.load_state_dict(model.state_dict())
+    assert int(fresh.num_updates) == 3
+    assert fresh.current_lambdas() == model.current_lambdas()
+    model.eval()
+    model(xs, lens, **lab)
+    assert int(model.num_updates) == 3  # eval forwards do not advance training
+
+
+def test_schedule_without_run_length_is_an_error():
+    model = build()
+    model.total_steps = 0
+    xs, lens = batch()
+    with pytest.raises(RuntimeError, match="total_steps"):
+        model(xs, lens, emotion=torch.tensor([0, 1, 2, 0]), speaker=torch.tensor([0, 1, 2, 3]))
+
+
+def test_grl_reverses_encoder_gradient_of_domain_loss():
+    """The encoder receives -lambda times the domain-loss gradient (and + without GRL)."""
+    xs, lens = batch()
+    spk = torch.tensor([0, 1, 2, 3])
+    grads = {}
+    for reverse in (True, False):
+        model = build(reverse=reverse, schedule="constant")
+        model.domain_heads[0].coeff = 0.5
+        _, stats, _ = model(xs, lens, speaker=spk)  # no emotion labels: domain loss only
+        model.zero_grad()
+        loss, _, _ = model(xs, lens, speaker=spk)
+        loss.sum().backward()
+        grads[reverse] = model.encoder.convs[0].weight.grad.clone()
+    torch.testing.assert_close(grads[True], -0.5 * grads[False])
+
+
+def test_auxiliary_head_without_reversal_reports_zero_lambda():
+    model = build(reverse=False, schedule="constant")
+    xs, lens = batch()
+    _, stats, _ = model(xs, lens, emotion=torch.tensor([0, 1, 2, 0]), speaker=torch.tensor([0, 1, 2, 3]))
+    assert float(stats["lambda_speaker"]) == 0.0
+
+
+def test_nan_loss_stops_with_step():
+    model = build()
+    xs, lens = batch()
+    xs[0, 0, 0] = float("nan")
+    with pytest.raises(NonFiniteLossError, match="step 1"):
+        model(xs, lens, emotion=torch.tensor([0, 1, 2, 0]), speaker=torch.tensor([0, 1, 2, 3]))
+    assert int(model.num_updates) == 0
+
+
+def test_bad_labels_and_missing_streams_are_clear_errors():
+    model = build()
+    xs, lens = batch()
+    with pytest.raises(ValueError, match="emotion list"):
+        model(xs, lens, emotion=torch.tensor([0, 1, 7, 0]), speaker=torch.tensor([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match="speaker.int"):
+        model(xs, lens, emotion=torch.tensor([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="input_size"):
+        model(torch.randn(2, 5, D + 1), torch.tensor([5, 5]), speaker=torch.tensor([0, 1]))
+
+
+def test_segment_adapter_posterior_is_mean_of_segments():
+    seg = SegmentAdapter(segment_length=4)
+    units, ulens, u2u = seg(torch.randn(2, 10, D), torch.tensor([10, 3]))
+    assert units.shape == (3, 4, D) and ulens.tolist() == [4, 4, 3] and u2u.tolist() == [0, 0, 1]
+    model = build(adapter=SegmentAdapter(segment_length=4)).eval()
+    xs = torch.randn(2, 12, D)
+    lens = torch.tensor([12, 8])
+    out = model.infer(xs, lens)
+    seg_post = model.classifier(model.encode(xs, lens)["embedding"]).softmax(-1)
+    torch.testing.assert_close(out["posteriors"][0], seg_post[:3].mean(0))
+    torch.testing.assert_close(out["posteriors"].sum(-1), torch.ones(2))
+    voted = model.infer(xs, lens, vote=True)["posteriors"]
+    assert all(min(abs(v * 3 - round(v * 3)), 1) < 1e-5 for v in voted[0].tolist())
+    loss, stats, _ = build(adapter=SegmentAdapter(segment_length=4))(
+        xs, lens, emotion=torch.tensor([0, 2]), speaker=torch.tensor([1, 2])
+    )
+    assert torch.isfinite(loss).all()

@@ -1,0 +1,169 @@
+"""SERTask end to end: labels + shape files, 2 epochs, resume to 3, inference, errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from espnet_ser.bin import ser_inference, ser_train
+from espnet_ser.bin.make_shape_file import make_shape_file
+from espnet_ser.bin.prepare_labels import main as prepare_labels_main
+from espnet_ser.features.ark_io import ArkWriter
+
+REPO = Path(__file__).resolve().parents[2]
+D = 8
+CONF = {
+    "input_size": D,
+    "encoder": "conv1d",
+    "encoder_conf": {"channels": [8], "kernel_sizes": [3], "strides": [1], "dropout": 0.0},
+    "pooling": "stats",
+    "classifier": "mlp",
+    "classifier_conf": {"hidden_sizes": [8], "batch_norm": True},
+    "model_conf": {"embedding_size": 8},
+    "domain_heads": [{"name": "speaker", "schedule": "dann", "schedule_conf": {"gamma": 2.5},
+                      "classifier_conf": {"hidden_sizes": [8]}}],
+    "optim": "adam", "optim_conf": {"lr": 0.01},
+    "batch_type": "unsorted", "batch_size": 4, "num_workers": 0, "num_att_plot": 0,
+    "best_model_criterion": [["valid", "acc", "max"], ["valid", "ua", "max"]],
+    "keep_nbest_models": 2, "seed": 0,
+}
+
+
+def make_set(root: Path, name: str, n_per_spk: int, spks, nan_utt=None):
+    rng = np.random.default_rng(abs(hash(name)) % 1000)
+    data, dump = root / "data" / name, root / "dump" / name
+    data.mkdir(parents=True)
+    emos = ["ang", "neu", "sad"]
+    u2s, u2e, u2n = {}, {}, {}
+    with ArkWriter(dump / "feats.ark", dump / "feats.scp") as w:
+        for s in spks:
+            for i in range(n_per_spk):
+                utt = f"{s}-u{i:02d}"
+                e = i % 3
+                T = int(rng.integers(3, 20))
+                x = rng.normal(size=(T, D)).astype(np.float32) + e
+                if utt == nan_utt:
+                    x[0, 0] = np.nan
+                w[utt] = x
+                u2s[utt], u2n[utt] = s, T
+                if not (name == "train" and i == n_per_spk - 1):  # one unlabelled per speaker
+                    u2e[utt] = emos[e]
+    for fname, table in (("utt2spk", u2s), ("utt2emo", u2e)):
+        (data / fname).write_text("".join(f"{k} {v}\n" for k, v in sorted(table.items())))
+    (dump / "utt2num_frames").write_text("".join(f"{k} {v}\n" for k, v in sorted(u2n.items())))
+    make_shape_file(dump)
+    return data, dump
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    train = make_set(tmp_path, "train", 6, ["s1", "s2", "s3", "s4"])
+    dev = make_set(tmp_path, "dev", 3, ["s1", "s2"])
+    lang = tmp_path / "lang"
+    prepare_labels_main(["--train_dir", str(train[0]), "--lang_dir", str(lang), "--names", "emotion", "speaker",
+                         "--set", f"{train[0]}:{train[1]}", "--set", f"{dev[0]}:{dev[1]}"])
+    conf = tmp_path / "train.yaml"
+    conf.write_text(yaml.safe_dump(CONF))
+    return tmp_path, conf, lang, train[1], dev[1]
+
+
+def train_args(conf, lang, train, dev, out, max_epoch):
+    args = ["--config", str(conf), "--emotion_list", str(lang / "emotions.txt"),
+            "--output_dir", str(out), "--max_epoch", str(max_epoch), "--ngpu", "0"]
+    for mode, d in (("train", train), ("valid", dev)):
+        args += [f"--{mode}_data_path_and_name_and_type", f"{d}/feats.scp,speech,kaldi_ark",
+                 f"--{mode}_data_path_and_name_and_type", f"{d}/emotion.int,emotion,text_int",
+                 f"--{mode}_data_path_and_name_and_type", f"{d}/speaker.int,speaker,text_int",
+                 f"--{mode}_shape_file", f"{d}/speech_shape"]
+    return args
+
+
+def test_labels_and_shape_files(tiny):
+    root, _, lang, train, dev = tiny
+    assert (lang / "emotions.txt").read_text().split() == ["ang", "neu", "sad"]
+    assert (lang / "speakers.txt").read_text().split() == ["s1", "s2", "s3", "s4"]
+    emo = dict(line.split() for line in (train / "emotion.int").read_text().splitlines())
+    assert len(emo) == 24 and emo["s1-u05"] == "-1" and emo["s1-u01"] == "1"
+    shape = (train / "speech_shape").read_text().splitlines()[0].split()
+    assert shape[1].endswith(f",{D}")
+
+
+def test_train_resume_infer(tiny, capsys):
+    root, conf, lang, train, dev = tiny
+    out = root / "exp"
+    ser_train.main(train_args(conf, lang, train, dev, out, 2))
+    for f in ("config.yaml", "checkpoint.pth", "valid.acc.best.pth", "valid.ua.best.pth", "2epoch.pth"):
+        assert (out / f).exists(), f
+    n_batches = 6  # 24 utterances / batch_size 4
+    steps2 = int(torch.load(out / "2epoch.pth", weights_only=False)["num_updates"])
+    assert steps2 == 2 * n_batches
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["emotion_list"] == ["ang", "neu", "sad"] and cfg["domain_heads"][0]["labels"][0] == "s1"
+
+    ser_train.main(train_args(conf, lang, train, dev, out, 3) + ["--resume", "true"])
+    steps3 = int(torch.load(out / "3epoch.pth", weights_only=False)["num_updates"])
+    assert steps3 == 3 * n_batches  # continued from the checkpoint, not restarted
+
+    dec = out / "decode_dev"
+    ser_inference.main(["--model_file", str(out / "valid.acc.best.pth"), "--train_config", str(out / "config.yaml"),
+                        "--data_path_and_name_and_type", f"{dev}/feats.scp,speech,kaldi_ark",
+                        "--output_dir", str(dec)])
+    post = [line.split() for line in (dec / "posteriors").read_text().splitlines()]
+    utts = [line.split()[0] for line in (dev / "feats.scp").read_text().splitlines()]
+    assert sorted(p[0] for p in post) == sorted(utts)
+    assert all(len(p) == 4 and abs(sum(map(float, p[1:])) - 1) < 1e-4 for p in post)
+    assert len((dec / "labels.txt").read_text().splitlines()) == len(utts)
+    from espnet_ser.features.ark_io import load_scp
+
+    emb = load_scp(dec / "embeddings.scp")
+    assert emb[utts[0]].shape == (1, 8)
+
+    rec = ser_inference.SpeechEmotionRecognizer.from_model_dir(out)
+    res = rec.recognize_feats(np.random.default_rng(0).normal(size=(10, D)).astype(np.float32))
+    assert set(res["posteriors"]) == {"ang", "neu", "sad"} and res["label"] in res["posteriors"]
+    with pytest.raises(ValueError, match="feats_conf"):
+        rec(np.zeros(16000, dtype=np.float32), sample_rate=16000)
+
+
+def test_nan_loss_stops_training(tiny, capsys):
+    root, conf, lang, train, dev = tiny
+    # Replace the training features with a set holding a NaN.
+    bad = make_set(root / "bad", "train", 6, ["s1", "s2", "s3", "s4"], nan_utt="s2-u00")
+    for name in ("emotion.int", "speaker.int"):
+        (bad[1] / name).write_text((train / name).read_text())
+    with pytest.raises(SystemExit) as e:
+        ser_train.main(train_args(conf, lang, bad[1], dev, root / "exp_nan", 1))
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert "non-finite training loss" in err and "at step" in err
+
+
+def test_unknown_choice_lists_registered(tiny):
+    root, conf, lang, train, dev = tiny
+    cfg = dict(CONF, encoder="transformerx")
+    bad = root / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ValueError, match=r"--encoder must be one of .*conv1d"):
+        ser_train.main(train_args(bad, lang, train, dev, root / "exp_bad", 1))
+
+
+def test_import_and_train_step_without_network_or_preprocessor():
+    code = (
+        "import socket\n"
+        "def _no(*a, **k): raise RuntimeError('network access attempted')\n"
+        "socket.socket.connect = _no; socket.create_connection = _no; socket.getaddrinfo = _no\n"
+        "import sys, argparse, torch\n"
+        "from espnet_ser.tasks.ser import SERTask\n"
+        "assert 'espnet2.train.preprocessor' not in sys.modules, 'preprocessor imported'\n"
+        "assert not [m for m in sys.modules if m.startswith(('espnet2.tasks.asr', 'espnet2.tasks.cls', 'espnet2.tasks.spk', 'g2p_en', 'nltk'))]\n"
+        "cfg = SERTask.get_default_config(); cfg.update(emotion_list=['a', 'b'], input_size=4)\n"
+        "m = SERTask.build_model(argparse.Namespace(**cfg))\n"
+        "loss, _, _ = m(torch.randn(2, 5, 4), torch.tensor([5, 3]), emotion=torch.tensor([0, 1]))\n"
+        "loss.sum().backward(); print('OK')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-2000:]
