@@ -17,9 +17,10 @@ Reads every ``[seed<S>/][<fold>/]decode_<set>/results.json`` under ``--exp-dir``
 * the section ``<!-- report:<tag> -->`` ... ``<!-- /report:<tag> -->`` of
   ``--out`` (created or replaced; text outside the markers is kept).
 
-Speaker probe: for each run with ``decode_<set>/embeddings.scp`` and
-``decode_<set>/per_utt`` (written by ``bin/score.py``), a closed-set speaker
-probe on the scored utterances (:func:`espnet_ser.eval.probe.speaker_probe`);
+Speaker probe: for each run, ``decode_<set>/probe.json`` when stage 7 wrote it
+with ``bin/speaker_probe.py``; otherwise, when ``decode_<set>/embeddings.scp``
+and ``decode_<set>/per_utt`` (written by ``bin/score.py``) exist, a closed-set
+speaker probe on the scored utterances (:func:`espnet_ser.eval.probe.speaker_probe`);
 the same on the baseline's runs, and on raw features when ``--probe-raw-feats``
 is given (a feats.scp path; ``{fold}`` is replaced by each fold's name; (T, D)
 matrices are pooled to mean + std).
@@ -138,6 +139,16 @@ def probe_runs(runs: Sequence[Run], *, seed: int, skipped: List[List[str]]) -> L
     """Speaker probe on each run's embeddings (scored utterances only)."""
     out = []
     for run in runs:
+        done = run.decode_dir / "probe.json"
+        if done.is_file():
+            # Written by bin/speaker_probe.py in stage 7 (all utterances of the set, from its data dir).
+            res = json.loads(done.read_text(encoding="utf-8"))
+            lacking = [k for k in ("logreg_bacc", "mlp_bacc", "chance") if k not in res]
+            if lacking:
+                raise ValueError(f"{done}: lacks {lacking}; delete it or re-run bin/speaker_probe.py")
+            res.update({"seed": run.seed, "fold": run.fold, "source": str(done)})
+            out.append(res)
+            continue
         scp = run.decode_dir / "embeddings.scp"
         if not scp.is_file() or not (run.decode_dir / "per_utt").is_file():
             skipped.append([str(run.decode_dir), "probe: no embeddings.scp or per_utt"])
@@ -193,7 +204,9 @@ def make_plots(tag: str, runs: Sequence[Run], agg: dict, plot_dir: Path, *, tsne
             skipped.append([str(log), "training curves: no '<N>epoch results:' line"])
             continue
         png = plot_dir / f"train_{run.seed}_{run.fold}.png"
-        plot_training_curves(epochs, png, title=f"{tag} {run.seed} {run.fold}")
+        if not png.is_file() or png.stat().st_mtime < log.stat().st_mtime:
+            # A finished run's curves do not change: redraw only when the log is newer.
+            plot_training_curves(epochs, png, title=f"{tag} {run.seed} {run.fold}")
         written.append(png)
     tsne_runs = {"first": list(runs[:1]), "all": list(runs), "none": []}[tsne]
     for run in tsne_runs:

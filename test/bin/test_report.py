@@ -36,7 +36,7 @@ def make_run(run_dir, data_dir, *, acc, seed, speaker_info):
 
 @pytest.fixture
 def exp_tree(tmp_path):
-    folds = ("fold1", "fold2", "fold3")
+    folds = ("fold1", "fold2")
     for k, fold in enumerate(folds):
         d = tmp_path / "data" / fold / "test"
         d.mkdir(parents=True)
@@ -63,20 +63,20 @@ def test_report_end_to_end(exp_tree):
             "--out", str(out), "--tsne-max-points", "200"]
     assert report.main(argv) == 0
     agg = json.loads((exp_tree / "exp" / "adv" / "results.json").read_text())
-    assert agg["n_runs"] == 6 and agg["seeds"] == ["seed0", "seed1"]
+    assert agg["n_runs"] == 4 and agg["seeds"] == ["seed0", "seed1"]
     per_run = {(r["seed"], r["fold"]): r["wa"] for r in agg["runs"]}
     fold_res = json.loads((exp_tree / "exp/adv/seed1/fold2/decode_test/results.json").read_text())
     assert per_run[("seed1", "fold2")] == fold_res["wa"]
-    seed_means = [np.mean([per_run[(s, f)] for f in ("fold1", "fold2", "fold3")]) for s in ("seed0", "seed1")]
+    seed_means = [np.mean([per_run[(s, f)] for f in ("fold1", "fold2")]) for s in ("seed0", "seed1")]
     assert agg["summary"]["wa"]["mean"] == pytest.approx(np.mean(seed_means))
     pt = agg["paired_test"]["wa"]
-    assert pt["n"] == 6 and pt["mean_diff"] > 0.2 and pt["wilcoxon_p"] == pytest.approx(2 / 2 ** 6)
+    assert pt["n"] == 4 and pt["mean_diff"] > 0.2 and pt["wilcoxon_p"] == pytest.approx(2 / 2 ** 4)
     probe = agg["probe"]
     assert probe["base embeddings (baseline)"]["logreg_bacc"]["mean"] > 0.9
     assert probe["adv embeddings"]["logreg_bacc"]["mean"] < 0.75
-    assert probe["raw features (mean + std pooled)"]["n"] == 3
+    assert probe["raw features (mean + std pooled)"]["n"] == 2
     plots = exp_tree / "exp" / "adv" / "plots"
-    for name in ("confusion_sum.png", "train_seed0_fold1.png", "train_seed1_fold3.png", "tsne_seed0_fold1.png"):
+    for name in ("confusion_sum.png", "train_seed0_fold1.png", "train_seed1_fold2.png", "tsne_seed0_fold1.png"):
         assert (plots / name).read_bytes()[:4] == b"\x89PNG", name
     md = out.read_text()
     assert md.startswith("# RESULTS\n\nhand-written intro\n\n<!-- report:adv -->\n## adv")
@@ -85,6 +85,16 @@ def test_report_end_to_end(exp_tree):
     assert "WA (accuracy)" in md and "UA (unweighted average recall)" in md and "macro-F1" in md
     assert "Wilcoxon" in md and "Leow et al." in md and "plots/confusion_sum.png" in md
     assert agg["commit"] in md and "python -m espnet_ser.bin.report --exp-dir" in md
+    # a probe.json written by stage 7 (bin/speaker_probe.py) takes precedence over the report's own probe
+    for s in ("seed0", "seed1"):
+        for f in ("fold1", "fold2"):
+            (exp_tree / "exp" / "adv" / s / f / "decode_test" / "probe.json").write_text(
+                json.dumps({"logreg_bacc": 0.125, "mlp_bacc": 0.25, "chance": 0.5}))
+    assert report.main(argv + ["--tsne", "none"]) == 0
+    agg = json.loads((exp_tree / "exp" / "adv" / "results.json").read_text())
+    assert agg["probe"]["adv embeddings"]["logreg_bacc"] == {"mean": 0.125, "std": 0.0}
+    assert out.read_text().count("<!-- report:adv -->") == 1
+    md = out.read_text()
     # a second report of another experiment appends its own section and keeps the first
     assert report.main(["--exp-dir", str(exp_tree / "exp" / "base"), "--out", str(out), "--no-probe",
                         "--tsne", "none"]) == 0
