@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,36 @@ def test_generated_corpus_through_preparer_and_protocol(tmp_path):
     CORPORA["emodb"](root, tmp_path / "data")
     make_folds("emodb_l2so", tmp_path / "data", tmp_path / "folds")
     _check_folds(tmp_path / "folds", tmp_path / "data", 5)
+
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("ESPNET_SER_SHARED", REPO.parent / "shared"))
+
+
+@pytest.mark.skipif(not (SHARED / "corpora" / "emodb" / "wav").is_dir(), reason="real Emo-DB not available")
+@pytest.mark.parametrize("protocol,n_folds", [("emodb_l2so", 5), ("emodb_loso", 10)])
+def test_real_emodb_protocols(protocol, n_folds, tmp_path):
+    """The real corpus: 535 utterances, 10 speakers, the paper's 5-fold 6/2/2 split."""
+    from espnet_ser.corpora import CORPORA
+
+    CORPORA["emodb"](SHARED / "corpora" / "emodb", tmp_path / "data")
+    make_folds(protocol, tmp_path / "data", tmp_path / "folds")
+    sets = _check_folds(tmp_path / "folds", tmp_path / "data", n_folds)
+    assert sum(len(s["test"][1]) for s in sets) == 535  # every utterance tested exactly once
+
+
+@pytest.mark.skipif(not (SHARED / "corpora" / "emodb" / "wav").is_dir()
+                    or not (SHARED / "corpora" / "emovo" / "f1").is_dir(), reason="real Emo-DB/EMOVO not available")
+def test_real_cross_and_multi_corpus(tmp_path):
+    from espnet_ser.corpora import CORPORA
+    from espnet_ser.utils.data_dir import combine_data
+
+    for c in ("emodb", "emovo"):
+        CORPORA[c](SHARED / "corpora" / c, tmp_path / c)
+    combine_data(tmp_path / "all", [tmp_path / "emodb", tmp_path / "emovo"])
+    make_folds("cross_corpus", tmp_path / "all", tmp_path / "cc", train_corpora="emodb", test_corpora="emovo")
+    (s,) = _check_folds(tmp_path / "cc", tmp_path / "all", 1)
+    assert len(s["test"][1]) == 588 and len(s["train"][1]) + len(s["dev"][1]) == 535
+    make_folds("multi_corpus", tmp_path / "all", tmp_path / "mc")
+    (s,) = _check_folds(tmp_path / "mc", tmp_path / "all", 1)
+    assert {x.split("_")[0] for x in s["test"][0]} == {"emodb", "emovo"}
