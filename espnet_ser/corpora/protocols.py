@@ -617,7 +617,8 @@ def make_folds(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     folds = define_folds(protocol, data_dir, seed=seed, **options)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "protocol.json").is_file():
-        raise FileExistsError(f"make_folds: {out_dir} exists and is not a make_folds output; remove it or pick another --out-dir")
+        raise FileExistsError(
+            f"make_folds: {out_dir} exists and is not a make_folds output; remove it or pick another --out-dir")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:

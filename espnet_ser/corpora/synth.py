@@ -65,7 +65,7 @@ import tempfile
 import zlib
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import signal
@@ -726,9 +726,6 @@ def _plan_emovo(seed, n_speakers, upsp, duration, sr, emotions=None) -> _Plan:
     return _Plan(utts, {}, dict(speakers))
 
 
-_RAVDESS_EMOTIONS = ["01", "02", "03", "04", "05", "06", "07", "08"]
-
-
 def _plan_ravdess(seed, n_speakers, upsp, duration, sr, emotions=None, songs=False) -> _Plan:
     codes = _codes("ravdess", emotions)
     n_speakers = 4 if n_speakers is None else n_speakers
@@ -968,7 +965,8 @@ def _render(u: _Utt, layout: str, profile: SpeakerProfile, seed: int) -> np.ndar
     wav = synthesize(profile, u.emotion, rng=rng, duration=u.duration, sample_rate=u.sample_rate,
                      intensity=u.intensity)
     if u.kind == "song":
-        # Sung: long held notes; make them audibly different (vibrato-free, steadier level).
+        # Song files exist so tests can check that preparers leave them out;
+        # a level change is enough to make them different files.
         wav = wav * np.float32(0.8)
     wav = apply_channel(wav, u.sample_rate, CHANNELS[layout], rng)
     if u.channels == 2:
@@ -1031,7 +1029,8 @@ def generate_corpus(
         raise ValueError(f"generate_corpus: unknown layout {layout!r}; choose one of {sorted(LAYOUTS)}")
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise FileExistsError(f"generate_corpus: {out_dir} exists and is not empty; remove it or pick another --out-dir")
+        raise FileExistsError(
+            f"generate_corpus: {out_dir} exists and is not empty; remove it or pick another --out-dir")
     if utts_per_speaker is not None and utts_per_speaker < 1:
         raise ValueError(f"generate_corpus({layout!r}): utts_per_speaker must be >= 1, got {utts_per_speaker}")
     lo_hi = (duration, duration) if isinstance(duration, (int, float)) else tuple(duration)
@@ -1043,7 +1042,8 @@ def generate_corpus(
     allowed = set(inspect.signature(planner).parameters) - {"seed", "n_speakers", "upsp", "duration", "sr"}
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise ValueError(f"generate_corpus({layout!r}): unknown option(s) {unknown}; this layout takes {sorted(allowed)}")
+        raise ValueError(
+            f"generate_corpus({layout!r}): unknown option(s) {unknown}; this layout takes {sorted(allowed)}")
     plan = planner(seed, n_speakers, utts_per_speaker, duration, sr, **options)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -1090,8 +1090,3 @@ def read_manifest(root: str | Path) -> list[dict[str, str]]:
         raise FileNotFoundError(f"read_manifest: {path} not found; is {root} a corpus made by generate_corpus?")
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f, delimiter="\t"))
-
-
-def iter_layouts() -> Iterable[str]:
-    """Names of the supported layouts, sorted."""
-    return sorted(LAYOUTS)
