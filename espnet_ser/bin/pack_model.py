@@ -10,7 +10,8 @@ The zip holds, flat at its top so that the unpacked folder is a model dir:
     <checkpoint>.pth      the selected checkpoint (``--checkpoint``; default: from
                           ``best_model_criterion`` in config.yaml, the n-best average
                           ``<phase>.<crit>.ave.pth`` if present, else ``<phase>.<crit>.best.pth``)
-    emotions.txt, ...     label inventories (every ``*.txt`` beside emotions.txt)
+    emotions.txt, ...     label inventories (every ``*.txt`` beside emotions.txt, else
+                          ``decode_<set>/labels.txt`` as emotions.txt)
     feats_conf.yaml       the feature extractor config
     norm_stats.npz        normalisation statistics (required with ``--norm global``;
                           with ``auto`` packed when present); plus ``normalize_conf.stats_file``
@@ -81,13 +82,23 @@ def select_checkpoint(run: Path, config: dict) -> Path:
     )
 
 
-def find_inventories(run: Path) -> List[Path]:
-    """Label inventories: the ``*.txt`` files of the first folder that holds ``emotions.txt``."""
+def find_inventories(run: Path, decode_set: str = "test") -> Dict[str, Path]:
+    """Label inventories: archive name -> file.
+
+    The ``*.txt`` files of the first of ``run``, ``run/labels``, its parent and
+    grandparent that holds ``emotions.txt``; failing that, the emotion inventory
+    that inference copied to ``decode_<set>/labels.txt`` (packed as emotions.txt).
+    """
     for folder in (run, run / "labels", run.parent, run.parent.parent):
         if (folder / "emotions.txt").is_file():
-            return sorted(p for p in folder.glob("*.txt") if p.is_file())
+            return {p.name: p for p in sorted(folder.glob("*.txt")) if p.is_file()}
+    copied = run / f"decode_{decode_set}" / "labels.txt"
+    if copied.is_file():
+        logger.warning("%s: no emotions.txt in the experiment; packing %s as emotions.txt", run, copied)
+        return {"emotions.txt": copied}
     raise FileNotFoundError(
-        f"{run}: emotions.txt not found in {run}, {run / 'labels'}, {run.parent} or {run.parent.parent} "
+        f"{run}: emotions.txt not found in {run}, {run / 'labels'}, {run.parent}, {run.parent.parent} "
+        f"nor as decode_{decode_set}/labels.txt "
         "(stage 3 writes the label inventories into the experiment); refusing to pack"
     )
 
@@ -103,8 +114,7 @@ def collect(run: Path, *, checkpoint: Optional[str], decode_set: str, norm: str)
     files: Dict[str, Path] = {"config.yaml": config_path}
     ckpt = _require(run / checkpoint, "checkpoint (--checkpoint)") if checkpoint else select_checkpoint(run, config)
     files[ckpt.name] = ckpt
-    for inv in find_inventories(run):
-        files[inv.name] = inv
+    files.update(find_inventories(run, decode_set))
     files["feats_conf.yaml"] = _require(run / "feats_conf.yaml", "feature config feats_conf.yaml")
     stats = run / "norm_stats.npz"
     if norm == "global":

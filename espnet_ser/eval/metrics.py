@@ -265,26 +265,11 @@ def format_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str]) 
 def read_table(path: str | Path) -> Dict[str, str]:
     """Read a Kaldi ``<key> <value>`` table of a data directory (utt2emo, utt2spk).
 
-    Delegates to :func:`espnet_ser.utils.data_dir.read_table`.
+    Thin wrapper of :func:`espnet_ser.utils.data_dir.read_table` (the project's one table reader).
     """
-    try:
-        from espnet_ser.utils.data_dir import read_table as _read_table
-    except ImportError:  # FALLBACK until utils/data_dir.py lands (engineer B); remove then.
-        _read_table = None
-    if _read_table is not None:
-        return dict(_read_table(path))
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: table not found")
-    table: Dict[str, str] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2 or parts[0] in table:
-            raise ValueError(f"{path}:{lineno}: expected '<key> <value>' with a unique key, got {line!r}")
-        table[parts[0]] = parts[1].strip()
-    return table
+    from espnet_ser.utils.data_dir import read_table as _read_table
+
+    return dict(_read_table(path))
 
 
 def check_results(res: Mapping) -> None:

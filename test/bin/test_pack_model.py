@@ -66,6 +66,16 @@ def test_refuses_when_required_file_missing(tmp_path, capsys, victim, message):
     assert not out.exists()
 
 
+def test_inventory_falls_back_to_decode_labels(tmp_path):
+    run = make_run(tmp_path)
+    (run / "emotions.txt").unlink()
+    (run / "decode_test" / "labels.txt").write_text("ang\nhap\n")
+    out = tmp_path / "m.zip"
+    pack_model.pack(str(run), str(out))
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read("emotions.txt") == b"ang\nhap\n" and "speakers.txt" not in zf.namelist()
+
+
 def test_global_norm_requires_stats(tmp_path, capsys):
     run = make_run(tmp_path)
     (run / "norm_stats.npz").unlink()
