@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Stage 1 of egs/emodb/sier: prepare Emo-DB as the Kaldi data directory
+# <datadir>/all (espnet_ser.corpora.emodb; labels: espnet_ser/corpora/maps/emodb.yaml).
+#
+# Usage: local/data.sh [--datadir data] [--speakers "03 08 ..."]
+# The corpus folder comes from $EMODB (db.sh: default ../../../../shared/corpora/emodb
+# when it exists); it must hold wav/03a01Fa.wav ...
+set -euo pipefail
+
+log() {
+  local fname=${BASH_SOURCE[1]##*/}
+  echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+
+# ---- defaults (each one an option: --name value) ----
+datadir=data             # output root: writes ${datadir}/all
+speakers=                # keep only these native speaker ids (e.g. "03 08 10 13"); empty: all 10
+help_message="Usage: $0 [--datadir data] [--speakers \"03 08 ...\"]"
+
+# shellcheck source=../utils/parse_options.sh
+. utils/parse_options.sh
+# shellcheck source=../db.sh
+. ./db.sh
+
+if [ $# -ne 0 ]; then
+  echo "$0: unexpected arguments: $* (${help_message})" >&2
+  exit 1
+fi
+check_db EMODB || exit 1
+
+out=${datadir}/all
+if [ -z "${speakers}" ]; then
+  log "Preparing Emo-DB: ${EMODB} -> ${out}"
+  python3 -m espnet_ser.bin.prepare_corpus --corpus emodb --corpus-dir "${EMODB}" --out-dir "${out}"
+else
+  full=${datadir}/all_full
+  log "Preparing Emo-DB: ${EMODB} -> ${full}, speakers ${speakers} -> ${out}"
+  python3 -m espnet_ser.bin.prepare_corpus --corpus emodb --corpus-dir "${EMODB}" --out-dir "${full}"
+  mkdir -p "${datadir}"
+  spk_list=${datadir}/all.spk
+  : > "${spk_list}"
+  for s in ${speakers}; do
+    # Speaker ids are <corpus>_<native id> (CONTRIBUTING.md).
+    echo "emodb_${s}" >> "${spk_list}"
+  done
+  # Unknown speakers are an error (no --allow-missing): a typo must not shrink the protocol.
+  rm -rf "${out}"
+  utils/subset_data_dir.sh --spk-list "${spk_list}" "${full}" "${out}"
+fi
+log "Prepared $(wc -l < "${out}/utt2spk") utterances of $(wc -l < "${out}/spk2utt") speakers in ${out}"

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Classical reference system of the recipe: openSMILE ComParE_2016 functionals (6373-d),
+# per-speaker z-normalisation, linear SVM with C chosen on the dev speakers
+# (espnet_ser.bin.svm_baseline), on the same folds as the neural models.
+#
+# Usage (after ./run.sh --stop_stage 1 has written data/all and the folds):
+#   local/run_svm.sh [--protocol ravdess_l2so] [--norm speaker] [--folds "1 2"]
+# Stages (numbers as in ser.sh): 2 functionals -> dump/compare_2016/all;
+#   5 SVM per fold -> exp/<tag>/<fold>/decode_test/posteriors; 6 scoring; 7 report -> RESULTS.md
+set -euo pipefail
+
+log() {
+  local fname=${BASH_SOURCE[1]##*/}
+  echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+
+# ---- defaults (each one an option: --name value) ----
+stage=1                  # first stage to run (1 does nothing here: run ./run.sh --stop_stage 1 first)
+stop_stage=8             # last stage to run
+nj=2                     # parallel jobs for the functionals
+protocol=ravdess_l2so      # fold protocol of data/folds/<protocol>
+folds=                   # folds to run, e.g. "1 2" (empty: all)
+feats_conf=conf/feats/compare_2016.yaml   # functionals config
+norm=speaker             # svm_baseline --norm: speaker | global | none
+tag=                     # experiment tag (default svm_<feats>_<norm>)
+expdir=exp               # experiment root
+dumpdir=dump             # feature root
+datadir=data             # data root
+help_message="Usage: $0 [options]   (ComParE_2016 + linear SVM reference on the recipe's folds)"
+
+# shellcheck source=../utils/parse_options.sh
+. utils/parse_options.sh
+# shellcheck source=../path.sh
+. ./path.sh
+# shellcheck source=../cmd.sh
+. ./cmd.sh
+
+feat=$(basename "${feats_conf}" .yaml)
+[ -n "${tag}" ] || tag=svm_${feat}_${norm}
+exp=${expdir}/${tag}
+foldroot=${datadir}/folds/${protocol}
+case "${norm}" in speaker|global|none) ;;
+  *) echo "$0: --norm ${norm}: must be speaker, global or none" >&2; exit 1 ;; esac
+[ -f "${feats_conf}" ] || { echo "$0: --feats_conf ${feats_conf}: no such file (see conf/feats/)" >&2; exit 1; }
+if [ ! -f "${foldroot}/protocol.json" ]; then
+  echo "$0: ${foldroot}/protocol.json not found: run ./run.sh --stop_stage 1 (data and folds) first" >&2
+  exit 1
+fi
+
+fold_list() {
+  if [ -n "${folds}" ]; then
+    for k in ${folds}; do echo "fold${k}"; done
+  else
+    find "${foldroot}" -mindepth 1 -maxdepth 1 -type d -name 'fold*' -printf '%f\n' | sort -V
+  fi
+}
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+  out=${dumpdir}/${feat}/all
+  log "Stage 2: functionals (${feat}): ${datadir}/all -> ${out}"
+  n=$(wc -l < "${datadir}/all/utt2spk")
+  _nj=$(( nj < n ? nj : n ))
+  utils/split_data.sh --per-utt "${datadir}/all" "${_nj}"
+  mkdir -p "${out}/log"
+  ${train_cmd} JOB=1:"${_nj}" "${out}/log/extract.JOB.log" \
+    python3 -m espnet_ser.bin.extract_feats --feats-conf "${feats_conf}" \
+      --data-dir "${datadir}/all/split${_nj}utt/JOB" --out-dir "${out}" --job JOB
+  python3 -m espnet_ser.bin.extract_feats --merge --nj "${_nj}" \
+    --feats-conf "${feats_conf}" --data-dir "${datadir}/all" --out-dir "${out}"
+fi
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+  feats=${dumpdir}/${feat}/all/feats.scp
+  [ -f "${feats}" ] || { echo "$0: ${feats} not found: run stage 2 of $0 first" >&2; exit 1; }
+  for fold in $(fold_list); do
+    d=${exp}/${fold}
+    log "Stage 5: SVM (${norm} normalisation, C on dev): ${foldroot}/${fold} -> ${d}/decode_test"
+    mkdir -p "${d}/decode_test"
+    echo "$0 $*" > "${exp}/run.sh"
+    for set in train dev test; do
+      # Each set reads only its own utterances' functionals.
+      awk 'NR == FNR { keep[$1] = 1; next } ($1 in keep)' \
+        "${foldroot}/${fold}/${set}/utt2spk" "${feats}" > "${d}/${set}.scp"
+    done
+    python3 -m espnet_ser.bin.svm_baseline \
+      --train-feats "${d}/train.scp" --train-dir "${foldroot}/${fold}/train" \
+      --dev-feats "${d}/dev.scp" --dev-dir "${foldroot}/${fold}/dev" \
+      --test-feats "${d}/test.scp" --test-dir "${foldroot}/${fold}/test" \
+      --norm "${norm}" --out-dir "${d}/decode_test"
+  done
+fi
+
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+  for fold in $(fold_list); do
+    d=${exp}/${fold}/decode_test
+    log "Stage 6: scoring: ${d}/posteriors -> ${d}/results.json"
+    python3 -m espnet_ser.bin.score --posteriors "${d}/posteriors" --labels "${d}/labels.txt" \
+      --data-dir "${foldroot}/${fold}/test" --out-dir "${d}" --tag "${tag} ${fold}"
+  done
+fi
+
+if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+  log "Stage 7: report: ${exp}/fold*/decode_test/results.json -> ${exp}/results.json, RESULTS.md"
+  python3 -m espnet_ser.bin.report --exp-dir "${exp}" --out RESULTS.md --no-probe
+fi
+
+log "Successfully finished stages ${stage}-${stop_stage} of ${tag}"
