@@ -22,7 +22,6 @@ min() { local a=$1 b=$2; if [ "${a}" -lt "${b}" ]; then echo "${a}"; else echo "
 stage=1                  # first stage to run
 stop_stage=8             # last stage to run
 nj=4                     # parallel jobs for feature extraction
-inference_nj=1           # parallel jobs for inference (per fold/seed)
 ngpu=0                   # GPUs for training (0: CPU)
 gpu_inference=false      # decode on GPU
 corpus=                  # corpus name passed to local/data.sh (recipe default)
@@ -35,26 +34,29 @@ feats_conf=conf/feats/fbank.yaml   # feature extractor config
 norm=global              # feature normalisation: global | utterance | speaker | none
 train_config=conf/train.yaml       # model and training config
 train_args=              # extra options for ser_train (e.g. "--max_epoch 2")
+inference_model=valid.ua.best.pth  # checkpoint chosen on dev (training speakers) by UA
 inference_args=          # extra options for ser_inference
-probe_sets="test"        # sets whose embeddings feed the speaker probe
+probe_sets="dev test"    # held-out sets whose embeddings feed the speaker probe
+label_names="emotion speaker gender"  # label streams given to the model (see prepare_labels)
 tag=                     # experiment tag (default: <train_config>_<feats>_<norm>)
 baseline_tag=            # experiment tag to compare with in the report (paired test)
 paper_table=             # YAML with the paper's numbers for the report
 expdir=exp               # experiment root
 dumpdir=dump             # feature root
 datadir=data             # data root
+# shellcheck disable=SC2034  # read by utils/parse_options.sh --help
 help_message="Usage: $0 [options]
 Stages: 1 data | 2 features | 3 normalisation+labels | 4 training | 5 inference
         6 scoring | 7 report | 8 pack"
 
 log "$0 $*"
 run_args=$(printf ' %q' "$0" "$@")
-# shellcheck source=../../../utils/parse_options.sh
+# shellcheck source=utils/parse_options.sh
 . utils/parse_options.sh
 
-# shellcheck source=./path.sh
+# shellcheck source=path.sh
 . ./path.sh
-# shellcheck source=./cmd.sh
+# shellcheck source=cmd.sh
 . ./cmd.sh
 
 [ -n "${protocol}" ] || { echo "$0: --protocol is required (e.g. --protocol emodb_l2so)" >&2; exit 1; }
@@ -68,6 +70,7 @@ feat=$(basename "${feats_conf}" .yaml)
 exp=${expdir}/${tag}
 foldroot=${datadir}/folds/${protocol}
 
+sets=(train dev test)
 fold_list() {
   if [ -n "${folds}" ]; then
     for k in ${folds}; do echo "fold${k}"; done
@@ -105,28 +108,46 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     out=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     log "Stage 3: ${norm} normalisation from ${fold}/train, labels: ${dumpdir}/${feat}/all -> ${out}"
     python3 -m espnet_ser.bin.apply_norm --mode "${norm}" --feats "${dumpdir}/${feat}/all/feats.scp" \
-      --fold-dir "${foldroot}/${fold}" --out-dir "${out}"
-    python3 -m espnet_ser.bin.prepare_labels --fold-dir "${foldroot}/${fold}" \
-      --dump-dir "${out}" --out-dir "${out}/labels"
+      --fold-dir "${foldroot}/${fold}" --out-dir "${out}" --sets "${sets[@]}"
+    set_args=()
+    for set in "${sets[@]}"; do
+      set_args+=(--set "${foldroot}/${fold}/${set}:${out}/${set}")
+      python3 -m espnet_ser.bin.make_shape_file "${out}/${set}"
+    done
+    # shellcheck disable=SC2086
+    python3 -m espnet_ser.bin.prepare_labels --train_dir "${foldroot}/${fold}/train" \
+      --lang_dir "${out}/labels" --names ${label_names} "${set_args[@]}"
   done
 fi
 
+# ESPnet data options of one set: features, shape file and one label file per name.
+data_args() {
+  local mode=$1 dir=$2 name
+  echo "--${mode}_data_path_and_name_and_type ${dir}/feats.scp,speech,kaldi_ark"
+  echo "--${mode}_shape_file ${dir}/speech_shape"
+  for name in ${label_names}; do
+    echo "--${mode}_data_path_and_name_and_type ${dir}/${name}.int,${name},text_int"
+  done
+}
+
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+  mkdir -p "${exp}"
+  echo "${run_args}" > "${exp}/run.sh"
   for fold in $(fold_list); do
+    dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
+    mapfile -t train_data < <(data_args train "${dump}/train"; data_args valid "${dump}/dev")
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
-      dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
-      log "Stage 4: training: ${dump}/{train,dev} -> ${d}"
+      log "Stage 4: training (seed ${seed}): ${dump}/{train,dev} -> ${d}"
       mkdir -p "${d}"
-      echo "${run_args}" > "${exp}/run.sh"
       cp "${feats_conf}" "${d}/feats_conf.yaml"
+      cp -r "${dump}/labels" "${d}/"
       [ ! -f "${dump}/stats.npz" ] || cp "${dump}/stats.npz" "${d}/norm_stats.npz"
-      # shellcheck disable=SC2086
+      # shellcheck disable=SC2086,SC2068
       ${cuda_cmd} --gpu "${ngpu}" "${d}/train.log" \
         python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" \
           --seed "${seed}" --output_dir "${d}" --resume true \
-          $(python3 -m espnet_ser.bin.prepare_labels --print-train-args --dump-dir "${dump}") \
-          ${train_args}
+          --emotion_list "${d}/labels/emotions.txt" ${train_data[@]} ${train_args}
     done
   done
 fi
@@ -134,15 +155,15 @@ fi
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
   _ngpu=0; ! ${gpu_inference} || _ngpu=1
   for fold in $(fold_list); do
+    dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
-      dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
-      for set in test ${probe_sets}; do
-        [ -d "${d}/decode_${set}" ] && [ "${set}" != test ] && continue
+      for set in $(echo "test ${probe_sets}" | tr " " "\n" | sort -u); do
         log "Stage 5: inference: ${dump}/${set} -> ${d}/decode_${set}"
         # shellcheck disable=SC2086
         ${cuda_cmd} --gpu "${_ngpu}" "${d}/decode_${set}/log/inference.log" \
-          python3 -m espnet_ser.bin.ser_inference --model_dir "${d}" --ngpu "${_ngpu}" \
+          python3 -m espnet_ser.bin.ser_inference --ngpu "${_ngpu}" \
+            --model_file "${d}/${inference_model}" --train_config "${d}/config.yaml" \
             --data_path_and_name_and_type "${dump}/${set}/feats.scp,speech,kaldi_ark" \
             --output_dir "${d}/decode_${set}" ${inference_args}
       done
@@ -153,23 +174,32 @@ fi
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
   for fold in $(fold_list); do
     for seed in ${seeds}; do
-      d=${exp}/seed${seed}/${fold}/decode_test
-      log "Stage 6: scoring: ${d}/posteriors -> ${d}/results.json"
-      python3 -m espnet_ser.bin.score --posteriors "${d}/posteriors" --labels "${d}/labels.txt" \
-        --data-dir "${foldroot}/${fold}/test" --out-dir "${d}"
+      d=${exp}/seed${seed}/${fold}
+      log "Stage 6: scoring: ${d}/decode_test/posteriors -> ${d}/decode_test/results.json"
+      python3 -m espnet_ser.bin.score --posteriors "${d}/decode_test/posteriors" \
+        --labels "${d}/labels/emotions.txt" --data-dir "${foldroot}/${fold}/test" \
+        --out-dir "${d}/decode_test" --tag "${tag}/seed${seed}/${fold}"
     done
   done
 fi
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
   log "Stage 7: report: ${exp}/seed*/fold*/decode_test/results.json -> ${exp}/results.json, RESULTS.md"
+  # Speaker probe on the embeddings of the held-out speakers (${probe_sets}):
+  # closed set, each speaker's utterances split in two (DESIGN.md §5).
   for fold in $(fold_list); do
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
+      p=${d}/probe_data
+      rm -rf "${p}"
+      probe_dirs=(); probe_scps=()
       for set in ${probe_sets}; do
-        python3 -m espnet_ser.bin.speaker_probe --embeddings "${d}/decode_${set}/embeddings.scp" \
-          --data-dir "${foldroot}/${fold}/${set}" --out "${d}/decode_${set}/probe.json"
+        probe_dirs+=("${foldroot}/${fold}/${set}"); probe_scps+=("${d}/decode_${set}/embeddings.scp")
       done
+      utils/combine_data.sh --allow-partial "${p}" "${probe_dirs[@]}" >/dev/null
+      sort "${probe_scps[@]}" > "${p}/embeddings.scp"
+      python3 -m espnet_ser.bin.speaker_probe --embeddings "${p}/embeddings.scp" \
+        --data-dir "${p}" --out "${d}/decode_test/probe.json"
     done
   done
   opts=()
