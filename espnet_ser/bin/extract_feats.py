@@ -11,9 +11,9 @@ then the merge::
     python -m espnet_ser.bin.extract_feats --merge --nj 4 \\
       --feats-conf conf/feats/mfcc.yaml --data-dir data/all --out-dir dump/mfcc/all
 
-Job ``J`` reads ``--data-dir`` (usually a split made by ``utils/split_data.sh
---per-utt``; or, with ``--nj N`` and an unsplit dir, its J-th contiguous chunk of
-utterances) and writes to ``--out-dir``:
+Job ``J`` reads ``--split-dir`` if given, else ``--data-dir`` (usually a split
+made by ``utils/split_data.sh --per-utt``; or, with ``--nj N`` and an unsplit
+dir, its J-th contiguous chunk of utterances) and writes to ``--out-dir``:
 
 * ``feats.J.ark`` / ``feats.J.scp``: one ``(T, D)`` float32 matrix per utterance;
 * ``utt2num_frames.J``: ``utt T``;
@@ -64,6 +64,8 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--feats-conf", required=True, help="feature YAML (name: + conf:)")
     p.add_argument("--data-dir", required=True, help="data dir (a split for a job; the whole set for --merge)")
+    p.add_argument("--split-dir", default=None,
+                   help="job input: this split of --data-dir (e.g. data/all/split4utt/2) instead of --data-dir")
     p.add_argument("--out-dir", required=True, help="output dir, e.g. dump/mfcc/all")
     p.add_argument("--job", type=int, default=1, help="job index J (1-based) of this run")
     p.add_argument(
@@ -390,7 +392,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             merge_jobs(Path(args.feats_conf), Path(args.data_dir), Path(args.out_dir), args.nj,
                        args.max_skip_frac)
         else:
-            run_job(Path(args.feats_conf), Path(args.data_dir), Path(args.out_dir), args.job, args.nj,
+            run_job(Path(args.feats_conf), Path(args.split_dir or args.data_dir), Path(args.out_dir), args.job,
+                    args.nj,
                     progress=not args.no_progress)
     except (OSError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -72,7 +72,9 @@ def test_split_dirs_and_skip_if_done(tiny_corpus, tmp_path, capsys):
                     "--no-progress") == 0
     ark_mtime = (out / "feats.1.ark").stat().st_mtime_ns
     capsys.readouterr()
-    assert _run("--feats-conf", conf, "--data-dir", parts[0], "--out-dir", out, "--job", 1) == 0
+    # --split-dir names the same job input as --data-dir <split>: same hash, up to date.
+    assert _run("--feats-conf", conf, "--data-dir", tiny_corpus, "--split-dir", parts[0],
+                "--out-dir", out, "--job", 1) == 0
     assert "up to date" in capsys.readouterr().err
     assert (out / "feats.1.ark").stat().st_mtime_ns == ark_mtime
     # A changed option changes the hash: the job is redone.
@@ -172,3 +174,39 @@ def test_real_emovo_logspec(tmp_path):
                 "--no-progress") == 0
     feats = load_scp(out / "feats.1.scp")
     assert len(feats) == 3 and all(m.shape[1] == 129 and m.shape[0] > 32 for m in feats.values())
+
+
+def test_segments_cut_utterances_from_a_recording(tmp_path):
+    from feat_testutils import write_table
+
+    rec = write_wav(tmp_path / "w" / "rec.wav", 16000, 2.0)
+    d = tmp_path / "data"
+    write_table(d / "wav.scp", {"rec1": str(rec)})
+    write_table(d / "segments", {"s1-a": "rec1 0.0 0.5", "s1-b": "rec1 0.5 1.5", "s1-c": "rec1 3.0 4.0"})
+    write_table(d / "utt2spk", {"s1-a": "s1", "s1-b": "s1", "s1-c": "s1"})
+    out = tmp_path / "dump"
+    assert _run("--feats-conf", CONF_DIR / "fbank.yaml", "--data-dir", d, "--out-dir", out,
+                "--no-progress") == 0
+    frames = {u: int(v) for u, v in read_scp(out / "utt2num_frames.1").items()}
+    assert frames == {"s1-a": 1 + 8000 // 160, "s1-b": 1 + 16000 // 160}
+    assert "outside" in read_scp(out / "skipped.1")["s1-c"]
+
+
+def test_dimension_mismatch_is_an_error_naming_both_dims(tiny_corpus, tmp_path, capsys, monkeypatch):
+    from espnet_ser import features
+    from espnet_ser.features.fbank import FbankExtractor
+
+    class Drifting(FbankExtractor):
+        calls = 0
+
+        def __call__(self, wav, sr):
+            Drifting.calls += 1
+            feats = super().__call__(wav, sr)
+            return feats if Drifting.calls < 3 else feats[:, :40]
+
+    monkeypatch.setitem(features.EXTRACTORS, "fbank", Drifting)
+    assert _run("--feats-conf", CONF_DIR / "fbank.yaml", "--data-dir", tiny_corpus, "--out-dir",
+                tmp_path / "o", "--no-progress") == 1
+    err = capsys.readouterr().err
+    assert "feature dim 40 != 80" in err and "spkA-u1" in err
+    assert not (tmp_path / "o" / "feats.1.scp").exists()
