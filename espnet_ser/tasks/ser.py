@@ -8,7 +8,8 @@ name       choices                              default
 ========== ==================================== =============
 frontend   identity, segment (input adapters)   identity
 normalize  utterance_mvn                        none
-encoder    mlp, conv1d                          conv1d
+encoder    mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
+           tdnn_bilstm
 pooling    stats, mean                          stats
 classifier mlp                                  mlp
 model      espnet                               espnet
@@ -60,8 +61,11 @@ from espnet_ser.adapters.identity_adapter import IdentityAdapter
 from espnet_ser.adapters.segment_adapter import SegmentAdapter
 from espnet_ser.adapters.utterance_mvn import UtteranceMVN
 from espnet_ser.encoders.abs_encoder import AbsEncoder
+from espnet_ser.encoders.cnn_bigru import CNNBiGRUEncoder
+from espnet_ser.encoders.cnn_gru_1d import CNNGRU1DEncoder
 from espnet_ser.encoders.conv1d_encoder import Conv1dEncoder
 from espnet_ser.encoders.mlp_encoder import MLPEncoder
+from espnet_ser.encoders.tdnn_bilstm import TDNNBiLSTMEncoder
 from espnet_ser.heads.abs_classifier import AbsClassifier
 from espnet_ser.heads.mlp_classifier import MLPClassifier
 from espnet_ser.models.domain_head import ATTACH_POINTS, DomainHead
@@ -116,7 +120,13 @@ normalize_choices = ClassChoices(
 )
 encoder_choices = ClassChoices(
     "encoder",
-    classes=dict(mlp=MLPEncoder, conv1d=Conv1dEncoder),
+    classes=dict(
+        mlp=MLPEncoder,
+        conv1d=Conv1dEncoder,
+        cnn_bigru=CNNBiGRUEncoder,
+        cnn_gru_1d=CNNGRU1DEncoder,
+        tdnn_bilstm=TDNNBiLSTMEncoder,
+    ),
     type_check=AbsEncoder,
     default="conv1d",
 )
