@@ -2,7 +2,7 @@
 # Stage 1 of egs/emodb/sier: prepare Emo-DB as the Kaldi data directory
 # <datadir>/all (espnet_ser.corpora.emodb; labels: espnet_ser/corpora/maps/emodb.yaml).
 #
-# Usage: local/data.sh [--datadir data] [--speakers "03 08 ..."]
+# Usage: local/data.sh [--datadir data] [--speakers 03,08,...]
 # The corpus folder comes from $EMODB (db.sh: default ../../../../shared/corpora/emodb
 # when it exists); it must hold wav/03a01Fa.wav ...
 set -euo pipefail
@@ -14,8 +14,8 @@ log() {
 
 # ---- defaults (each one an option: --name value) ----
 datadir=data             # output root: writes ${datadir}/all
-speakers=                # keep only these native speaker ids (e.g. "03 08 10 13"); empty: all 10
-help_message="Usage: $0 [--datadir data] [--speakers \"03 08 ...\"]"
+speakers=                # keep only these native speaker ids, comma-separated (e.g. 03,08,10,13); empty: all 10
+help_message="Usage: $0 [--datadir data] [--speakers 03,08,...]"
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
@@ -39,7 +39,7 @@ else
   mkdir -p "${datadir}"
   spk_list=${datadir}/all.spk
   : > "${spk_list}"
-  for s in ${speakers}; do
+  for s in ${speakers//,/ }; do
     # Speaker ids are <corpus>_<native id> (CONTRIBUTING.md).
     echo "emodb_${s}" >> "${spk_list}"
   done

@@ -3,7 +3,7 @@
 # data directory <datadir>/all (espnet_ser.corpora.ravdess; labels:
 # espnet_ser/corpora/maps/ravdess.yaml).
 #
-# Usage: local/data.sh [--datadir data] [--synthetic false] [--speakers "01 02 ..."]
+# Usage: local/data.sh [--datadir data] [--synthetic false] [--speakers 01,02,...]
 # The corpus folder comes from $RAVDESS (db.sh): Audio_Speech_Actors_01-24/ or a
 # folder with Actor_01/ ... Actor_24/.  RAVDESS=synthetic or --synthetic true
 # generates a synthetic tree in the release layout instead (espnet_ser.corpora.synth:
@@ -23,8 +23,8 @@ synth_dir=db/ravdess_synth   # where the synthetic tree goes
 synth_speakers=24        # actors of the synthetic tree (the release has 24)
 synth_utts_per_speaker=16    # files per synthetic actor (the release has 60)
 synth_seed=0             # seed of the synthetic tree (same seed = same bytes)
-speakers=                # keep only these native actor ids (e.g. "01 02 03 04"); empty: all
-help_message="Usage: $0 [--datadir data] [--synthetic false] [--speakers \"01 02 ...\"]"
+speakers=                # keep only these native actor ids, comma-separated (e.g. 01,02,03,04); empty: all
+help_message="Usage: $0 [--datadir data] [--synthetic false] [--speakers 01,02,...]"
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
@@ -65,7 +65,7 @@ else
   mkdir -p "${datadir}"
   spk_list=${datadir}/all.spk
   : > "${spk_list}"
-  for s in ${speakers}; do
+  for s in ${speakers//,/ }; do
     echo "ravdess_${s}" >> "${spk_list}"
   done
   # Unknown speakers are an error (no --allow-missing): a typo must not shrink the protocol.

@@ -1,0 +1,282 @@
+"""Recipes egs/emodb/sier and egs/ravdess/sier (Leow et al., paper 003).
+
+* the committed grid (conf/tuning, conf/train.yaml) is what local/make_grid.py writes,
+  and a setting that pools the features away is refused;
+* every config of both recipes builds a model that trains on one batch;
+* the paper tables load;
+* bad input reaches the user as a failing run.sh with a one-line reason (too few
+  speakers, a gender-breaking speaker list, a model that cannot be built);
+* CI smoke: every stage (1-8), one fold, one epoch, tiny model, of both recipes on
+  GENERATED corpora (espnet_ser.corpora.synth), in a copy of the repository so the
+  committed RESULTS.md files are not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = {"emodb": REPO / "egs" / "emodb" / "sier", "ravdess": REPO / "egs" / "ravdess" / "sier"}
+# Tiny model and one epoch for the smoke runs (ESPnet merges --encoder_conf key=value).
+TINY = ("--max_epoch 1 --batch_size 8 --encoder_conf channels=4 --encoder_conf gru_units=8 "
+        "--classifier_conf hidden_sizes=[8,8]")
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("EMODB", "RAVDESS", "EMOVO", "IEMOCAP", "VIRTUAL_ENV")}
+    # The copied repository has no tools/venv: path.sh then uses python3 from PATH.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["OMP_NUM_THREADS"] = "1"
+    env.update(extra)
+    return env
+
+
+def _run(args, cwd, timeout=600, **env):
+    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True,
+                          env=_env(**env), timeout=timeout)
+
+
+def _tail(res, n=3000) -> str:
+    return (res.stdout[-n:] + "\n--- stderr ---\n" + res.stderr[-n:])
+
+
+# ---------------------------------------------------------------- configs
+
+
+@pytest.mark.parametrize("corpus", sorted(RECIPES))
+def test_committed_grid_matches_generator(corpus):
+    res = _run([sys.executable, "local/make_grid.py", "--check"], RECIPES[corpus])
+    assert res.returncode == 0, _tail(res)
+    assert "up to date" in res.stdout
+
+
+def test_make_grid_is_the_same_script_in_both_recipes():
+    texts = {c: (r / "local" / "make_grid.py").read_text() for c, r in RECIPES.items()}
+    assert texts["emodb"] == texts["ravdess"]
+
+
+def test_make_grid_check_detects_a_stale_file(tmp_path):
+    recipe = tmp_path / "egs" / "emodb" / "sier"
+    shutil.copytree(RECIPES["emodb"] / "local", recipe / "local")
+    shutil.copytree(RECIPES["emodb"] / "conf", recipe / "conf")
+    res = _run([sys.executable, "local/make_grid.py", "--check"], recipe)
+    assert res.returncode == 0, _tail(res)
+    cfg = recipe / "conf" / "tuning" / "train_cnn2_gamma2.50.yaml"
+    cfg.write_text(cfg.read_text().replace("gamma: 2.5", "gamma: 9.0"))
+    res = _run([sys.executable, "local/make_grid.py", "--check"], recipe)
+    assert res.returncode == 1 and "differ" in res.stderr
+
+
+def test_make_grid_refuses_an_empty_feature_map(tmp_path):
+    recipe = tmp_path / "egs" / "emodb" / "sier"
+    shutil.copytree(RECIPES["emodb"] / "local", recipe / "local")
+    res = _run([sys.executable, "local/make_grid.py", "--input-size", "8"], recipe)
+    assert res.returncode == 1
+    assert "empty feature map" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (recipe / "conf").exists()
+
+
+@pytest.mark.parametrize("corpus,gamma", [("emodb", 3.33), ("ravdess", 2.5)])
+def test_train_yaml_is_the_papers_best(corpus, gamma):
+    cfg = yaml.safe_load((RECIPES[corpus] / "conf" / "train.yaml").read_text())
+    assert cfg["encoder"] == "cnn_bigru" and cfg["encoder_conf"]["num_blocks"] == 1
+    (head,) = cfg["domain_heads"]
+    assert head["name"] == "speaker" and head["reverse"] is True
+    assert head["schedule"] == "dann" and head["schedule_conf"]["gamma"] == gamma
+    # Both heads on the statistics-pooling output, 2 x [FC, BN, dropout, ReLU] + linear.
+    assert head["attach"] == "pooled" and not cfg["model_conf"]["embedding_size"]
+    for conf in (cfg["classifier_conf"], head["classifier_conf"]):
+        assert len(conf["hidden_sizes"]) == 2 and conf["batch_norm"] is True
+    noadv = yaml.safe_load((RECIPES[corpus] / "conf" / "tuning" / "train_cnn1_noadv.yaml").read_text())
+    assert noadv["domain_heads"] == []
+    assert {k: v for k, v in noadv.items() if k != "domain_heads"} == \
+        {k: v for k, v in cfg.items() if k != "domain_heads"}
+
+
+def _all_configs():
+    out = []
+    for corpus, recipe in sorted(RECIPES.items()):
+        for path in sorted((recipe / "conf").glob("train*.yaml")) + sorted((recipe / "conf" / "tuning").glob("*.yaml")):
+            out.append(pytest.param(path, id=f"{corpus}/{path.relative_to(recipe)}"))
+    return out
+
+
+def _build(cfg: dict, input_size: int, n_speakers: int = 0):
+    from espnet_ser.tasks.ser import SERTask
+
+    args = SERTask.get_default_config()
+    args.update(cfg)
+    heads = []
+    for h in cfg.get("domain_heads") or []:
+        h = dict(h)
+        h["labels"] = [f"spk{i}" for i in range(n_speakers)]
+        heads.append(h)
+    # total_steps: the GRL schedule's run length (the trainer derives it in a real run).
+    model_conf = dict(cfg.get("model_conf") or {}, total_steps=100)
+    args.update(emotion_list=["ang", "hap", "neu", "sad"], input_size=input_size, domain_heads=heads,
+                model_conf=model_conf)
+    return SERTask.build_model(argparse.Namespace(**args))
+
+
+@pytest.mark.parametrize("path", _all_configs())
+def test_every_config_trains_one_batch(path):
+    import torch
+
+    torch.manual_seed(0)
+    cfg = yaml.safe_load(path.read_text())
+    model = _build(cfg, input_size=20, n_speakers=3)
+    model.train()
+    lens = torch.tensor([40, 31, 17, 40])
+    loss, stats, _ = model(speech=torch.randn(4, 40, 20), speech_lengths=lens,
+                           emotion=torch.tensor([0, 1, 2, 3]), speaker=torch.tensor([0, 1, 2, -1]))
+    assert torch.isfinite(loss)
+    loss.backward()
+    grads = [p.grad for p in model.encoder.parameters() if p.requires_grad]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert ("loss_speaker" in stats) == bool(cfg["domain_heads"])
+
+
+def test_recipe_config_on_too_few_features_raises_the_encoders_error():
+    cfg = yaml.safe_load((RECIPES["emodb"] / "conf" / "tuning" / "train_cnn4_gamma3.33.yaml").read_text())
+    with pytest.raises(ValueError, match="= 0"):
+        _build(cfg, input_size=8, n_speakers=3)
+
+
+@pytest.mark.parametrize("corpus", sorted(RECIPES))
+def test_paper_table_loads(corpus):
+    from espnet_ser.eval.aggregate import load_paper_table
+
+    table = load_paper_table(RECIPES[corpus] / "conf" / "paper_results.yaml")
+    best = {"emodb": "73.6 ± 7.1", "ravdess": "61.2 ± 8.4"}[corpus]
+    assert table["rows"][0]["wa"] == best
+
+
+# ---------------------------------------------------------------- recipe runs
+
+
+def _copy_repo(root: Path, corpus: str) -> Path:
+    """The template, utils/ and one recipe (links kept) under root; returns the recipe dir."""
+    ignore = shutil.ignore_patterns("data", "dump", "exp", "db", "RESULTS.md")
+    shutil.copytree(REPO / "egs" / "TEMPLATE" / "ser1", root / "egs" / "TEMPLATE" / "ser1",
+                    symlinks=True, ignore=ignore, dirs_exist_ok=True)
+    if not (root / "utils").exists():
+        shutil.copytree(REPO / "utils", root / "utils", symlinks=True)
+    recipe = root / "egs" / corpus / "sier"
+    shutil.copytree(RECIPES[corpus], recipe, symlinks=True, ignore=ignore)
+    return recipe
+
+
+@pytest.fixture(scope="module")
+def emodb_tree(tmp_path_factory):
+    """A generated Emo-DB (10 real speaker ids, 2 files per emotion, 1 s each)."""
+    from espnet_ser.corpora.synth import generate_corpus
+
+    return generate_corpus("emodb", tmp_path_factory.mktemp("corpus") / "emodb", seed=0,
+                           n_speakers=10, utts_per_speaker=14, duration=1.0)
+
+
+@pytest.mark.parametrize("speakers,message", [
+    ("03,08,09,10", "more than 4 speakers"),              # 2 male + 2 female
+    ("03,10,11,12,15,08", "female"),                      # 5 male + 1 female
+])
+def test_bad_speaker_lists_stop_stage_1(tmp_path, emodb_tree, speakers, message):
+    recipe = _copy_repo(tmp_path, "emodb")
+    res = _run(["./run.sh", "--stop_stage", "1", "--baseline_config", "",
+                "--local_data_opts", f"--speakers {speakers}"], recipe, timeout=300, EMODB=str(emodb_tree))
+    assert res.returncode != 0, _tail(res)
+    assert message in res.stderr and "emodb_l2so" in res.stderr, _tail(res)
+    assert not (recipe / "data" / "folds" / "emodb_l2so").exists()
+
+
+def test_unknown_speaker_is_an_error(tmp_path, emodb_tree):
+    recipe = _copy_repo(tmp_path, "emodb")
+    res = _run(["./run.sh", "--stop_stage", "1", "--baseline_config", "",
+                "--local_data_opts", "--speakers 03,08,99"], recipe, timeout=300, EMODB=str(emodb_tree))
+    assert res.returncode != 0 and "emodb_99" in res.stderr, _tail(res)
+
+
+def test_missing_corpus_is_one_line(tmp_path):
+    recipe = _copy_repo(tmp_path, "emodb")
+    res = _run(["./run.sh", "--stop_stage", "1"], recipe, timeout=120, EMODB=str(tmp_path / "nowhere"))
+    assert res.returncode != 0 and "EMODB" in res.stderr, _tail(res)
+    res = _run(["./run.sh", "--baseline_config", "conf/tuning/nothing.yaml"], recipe, timeout=120)
+    assert res.returncode != 0 and "--baseline_config conf/tuning/nothing.yaml" in res.stderr
+
+
+def _results(exp: Path) -> dict:
+    res = json.loads((exp / "seed0" / "fold1" / "decode_test" / "results.json").read_text())
+    for key in ("wa", "ua"):
+        assert 0.0 <= res[key] <= 1.0, (key, res[key])
+    assert res["n"] > 0 and set(res["per_class"]) <= set(res["labels"])
+    return res
+
+
+@pytest.mark.slow
+def test_emodb_recipe_smoke_all_stages(tmp_path, emodb_tree):
+    """Every stage of egs/emodb/sier: no-adversary baseline, adversarial model, report, pack."""
+    recipe = _copy_repo(tmp_path, "emodb")
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--train_args", TINY],
+               recipe, timeout=900, EMODB=str(emodb_tree))
+    assert res.returncode == 0, _tail(res)
+    tags = {"adv": "train_mfcc_global", "noadv": "train_cnn1_noadv_mfcc_global"}
+    for tag in tags.values():
+        exp = recipe / "exp" / tag
+        _results(exp)
+        assert (exp / "seed0" / "fold1" / "packed_model.zip").is_file()
+        assert (exp / "results.json").is_file()
+    # The adversarial model trained its speaker head; the baseline has none.
+    adv_log = (recipe / "exp" / tags["adv"] / "seed0" / "fold1" / "train.log").read_text()
+    noadv_log = (recipe / "exp" / tags["noadv"] / "seed0" / "fold1" / "train.log").read_text()
+    assert "lambda_speaker" in adv_log and "lambda_speaker" not in noadv_log
+    results_md = (recipe / "RESULTS.md").read_text()
+    for tag in tags.values():
+        assert f"<!-- report:{tag} -->" in results_md
+    assert "73.6 ± 7.1" in results_md            # the paper table
+    # Test speakers never reach training or model selection.
+    fold = recipe / "data" / "folds" / "emodb_l2so" / "fold1"
+    train_spk = {line.split()[0] for line in (fold / "train" / "spk2utt").read_text().splitlines()}
+    test_spk = {line.split()[0] for line in (fold / "test" / "spk2utt").read_text().splitlines()}
+    dev_spk = {line.split()[0] for line in (fold / "dev" / "spk2utt").read_text().splitlines()}
+    assert not (train_spk & test_spk) and not (dev_spk & test_spk) and len(test_spk) == 2
+
+
+@pytest.mark.slow
+def test_ravdess_recipe_smoke_synthetic(tmp_path):
+    """Every stage of egs/ravdess/sier on a tree that local/data.sh generates (RAVDESS=synthetic)."""
+    recipe = _copy_repo(tmp_path, "ravdess")
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--baseline_config", "",
+                "--protocol_opts", "--n-folds 3",
+                "--local_data_opts", "--synth_speakers 6 --synth_utts_per_speaker 8",
+                "--train_args", TINY], recipe, timeout=900, RAVDESS="synthetic")
+    assert res.returncode == 0, _tail(res)
+    assert (recipe / "db" / "ravdess_synth" / "Audio_Speech_Actors_01-24").is_dir()
+    assert len((recipe / "data" / "all" / "spk2utt").read_text().splitlines()) == 6
+    _results(recipe / "exp" / "train_mfcc_global")
+    assert "<!-- report:train_mfcc_global -->" in (recipe / "RESULTS.md").read_text()
+
+
+@pytest.mark.slow
+def test_failing_training_stops_the_recipe(tmp_path, emodb_tree):
+    """A model that cannot be built fails stage 4, and run.sh exits non-zero naming the log."""
+    recipe = _copy_repo(tmp_path, "emodb")
+    bad = recipe / "conf" / "bad.yaml"
+    cfg = yaml.safe_load((recipe / "conf" / "train.yaml").read_text())
+    cfg["encoder_conf"]["num_blocks"] = 5
+    bad.write_text(yaml.safe_dump(cfg))
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--baseline_config", "",
+                "--stop_stage", "4", "--train_config", "conf/bad.yaml"], recipe, timeout=600,
+               EMODB=str(emodb_tree))
+    assert res.returncode != 0
+    log = recipe / "exp" / "bad_mfcc_global" / "seed0" / "fold1" / "train.log"
+    assert "train.log" in res.stderr + res.stdout, _tail(res)
+    assert "num_blocks=5" in log.read_text()
