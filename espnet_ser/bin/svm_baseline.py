@@ -12,7 +12,9 @@ Normalisation (``--norm``):
              normalised from its own unlabelled test features: this is the
              classical speaker compensation and uses no test labels.
     global   mean / std of the training set, applied to every set.
-    none     raw features (LinearSVC converges badly on raw ComParE scales).
+    none     raw features: only a contrast; on raw ComParE scales (up to ~1e4)
+             LinearSVC hits ``--max-iter`` without converging and is slow
+             (minutes per C value on Emo-DB).
 A dimension with (near-)zero std in a group is only centred.
 
 Classifier: ``sklearn.svm.LinearSVC`` (one-vs-rest, squared hinge,
@@ -209,18 +211,18 @@ def normalise(sets: Sequence[FeatureSet], mode: str) -> List[np.ndarray]:
     raise ValueError(f"svm_baseline: --norm {mode!r}; choose one of {NORM_MODES}")
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float, class_weight, seed: int):
+def _fit(x: np.ndarray, y: np.ndarray, c: float, class_weight, seed: int, max_iter: int):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
     clf = LinearSVC(
-        C=c, class_weight=class_weight, dual="auto", max_iter=20000, random_state=seed
+        C=c, class_weight=class_weight, dual="auto", max_iter=max_iter, random_state=seed
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(x, y)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        logger.warning("LinearSVC(C=%g) did not converge in 20000 iterations", c)
+        logger.warning("LinearSVC(C=%g) did not converge in %d iterations", c, max_iter)
     return clf
 
 
@@ -271,6 +273,7 @@ def run_svm_baseline(
     posteriors: str = "onehot",
     class_weight: Optional[str] = "balanced",
     seed: int = 0,
+    max_iter: int = 10000,
 ) -> dict:
     """Train the SVM baseline and write test posteriors.
 
@@ -287,6 +290,7 @@ def run_svm_baseline(
         posteriors: ``onehot`` or ``softmax``.
         class_weight: ``"balanced"`` or ``None``.
         seed: Random state of LinearSVC.
+        max_iter: Iteration limit of LinearSVC (a warning is logged when hit).
 
     Returns:
         The summary written to ``svm.json`` (chosen C, dev scores per C,
@@ -303,6 +307,8 @@ def run_svm_baseline(
         raise ValueError(
             f"svm_baseline: --posteriors {posteriors!r}; choose one of {POSTERIOR_MODES}"
         )
+    if max_iter < 1:
+        raise ValueError(f"svm_baseline: --max-iter {max_iter} must be >= 1")
     if (dev_feats is None) != (dev_dir is None):
         raise ValueError("svm_baseline: give both --dev-feats and --dev-dir, or neither")
     c_grid = sorted(set(float(c) for c in c_grid))
@@ -373,7 +379,7 @@ def run_svm_baseline(
         x_dev = normed[1][dev_rows]
         y_dev = np.array([index[dev.labels[i]] for i in dev_rows])
         for c in c_grid:
-            clf = _fit(x_train, y_train, c, cw, seed)
+            clf = _fit(x_train, y_train, c, cw, seed, max_iter)
             pred = _decision_matrix(clf, x_dev, len(classes)).argmax(axis=1)
             ua, wa = _ua_wa(y_dev, pred)
             dev_scores.append({"c": c, "ua": ua, "wa": wa})
@@ -384,7 +390,7 @@ def run_svm_baseline(
         best_c = c_grid[0]
     logger.info("chosen C=%g (norm=%s)", best_c, norm)
 
-    clf = _fit(x_train, y_train, best_c, cw, seed)
+    clf = _fit(x_train, y_train, best_c, cw, seed, max_iter)
     scores = _decision_matrix(clf, normed[-1], len(classes))
     pred = scores.argmax(axis=1)
     if posteriors == "onehot":
@@ -425,6 +431,7 @@ def run_svm_baseline(
         "norm": norm,
         "posteriors": posteriors,
         "class_weight": cw,
+        "max_iter": max_iter,
         "c_grid": c_grid,
         "dev_scores": dev_scores,
         "chosen_c": best_c,
@@ -482,6 +489,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--class-weight", choices=("balanced", "none"), default="balanced", help="SVM class weights"
     )
     p.add_argument("--seed", type=int, default=0, help="LinearSVC random state")
+    p.add_argument("--max-iter", type=int, default=10000, help="LinearSVC iteration limit")
     return p
 
 
@@ -507,6 +515,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             posteriors=args.posteriors,
             class_weight=None if args.class_weight == "none" else args.class_weight,
             seed=args.seed,
+            max_iter=args.max_iter,
         )
     except (FileNotFoundError, ValueError) as e:
         msg = str(e).replace("\n", " ")
