@@ -221,12 +221,19 @@ def _results(exp: Path) -> dict:
     return res
 
 
-@pytest.mark.slow
-def test_emodb_recipe_smoke_all_stages(tmp_path, emodb_tree):
-    """Every stage of egs/emodb/sier: no-adversary baseline, adversarial model, report, pack."""
-    recipe = _copy_repo(tmp_path, "emodb")
+@pytest.fixture(scope="module")
+def emodb_smoke(tmp_path_factory, emodb_tree):
+    """egs/emodb/sier run once through every stage (baseline + adversarial), for several tests."""
+    recipe = _copy_repo(tmp_path_factory.mktemp("smoke"), "emodb")
     res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--train_args", TINY],
                recipe, timeout=900, EMODB=str(emodb_tree))
+    return recipe, res
+
+
+@pytest.mark.slow
+def test_emodb_recipe_smoke_all_stages(emodb_smoke):
+    """Every stage of egs/emodb/sier: no-adversary baseline, adversarial model, report, pack."""
+    recipe, res = emodb_smoke
     assert res.returncode == 0, _tail(res)
     tags = {"adv": "train_mfcc_global", "noadv": "train_cnn1_noadv_mfcc_global"}
     for tag in tags.values():
@@ -234,6 +241,9 @@ def test_emodb_recipe_smoke_all_stages(tmp_path, emodb_tree):
         _results(exp)
         assert (exp / "seed0" / "fold1" / "packed_model.zip").is_file()
         assert (exp / "results.json").is_file()
+        assert tag in res.stdout  # the closing comparison table names both
+        probe = json.loads((exp / "seed0" / "fold1" / "decode_test" / "probe.json").read_text())
+        assert probe  # speaker probe of both the adversarial model and the one without it
     # The adversarial model trained its speaker head; the baseline has none.
     adv_log = (recipe / "exp" / tags["adv"] / "seed0" / "fold1" / "train.log").read_text()
     noadv_log = (recipe / "exp" / tags["noadv"] / "seed0" / "fold1" / "train.log").read_text()
@@ -266,16 +276,16 @@ def test_ravdess_recipe_smoke_synthetic(tmp_path):
 
 
 @pytest.mark.slow
-def test_failing_training_stops_the_recipe(tmp_path, emodb_tree):
+def test_failing_training_stops_the_recipe(emodb_smoke):
     """A model that cannot be built fails stage 4, and run.sh exits non-zero naming the log."""
-    recipe = _copy_repo(tmp_path, "emodb")
+    recipe, res = emodb_smoke
+    assert res.returncode == 0, _tail(res)
     bad = recipe / "conf" / "bad.yaml"
     cfg = yaml.safe_load((recipe / "conf" / "train.yaml").read_text())
     cfg["encoder_conf"]["num_blocks"] = 5
     bad.write_text(yaml.safe_dump(cfg))
-    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--baseline_config", "",
-                "--stop_stage", "4", "--train_config", "conf/bad.yaml"], recipe, timeout=600,
-               EMODB=str(emodb_tree))
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--baseline_config", "",
+                "--stage", "4", "--stop_stage", "4", "--train_config", "conf/bad.yaml"], recipe, timeout=600)
     assert res.returncode != 0
     log = recipe / "exp" / "bad_mfcc_global" / "seed0" / "fold1" / "train.log"
     assert "train.log" in res.stderr + res.stdout, _tail(res)

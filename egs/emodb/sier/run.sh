@@ -61,10 +61,12 @@ last() {
   echo "${value}"
 }
 
+feat=$(basename "$(last feats_conf "")" .yaml)
+norm=$(last norm global)
 main=()
 if [ -n "${baseline_config}" ]; then
   # Baseline tag as ser.sh names it, fixed here so the adversarial run can find it.
-  btag=$(basename "${baseline_config}" .yaml)_$(basename "$(last feats_conf "")" .yaml)_$(last norm global)
+  btag=$(basename "${baseline_config}" .yaml)_${feat}_${norm}
   ./ser.sh "${opts[@]}" "${args[@]}" --train_config "${baseline_config}" --tag "${btag}"
   # Stages 1-3 (data, features, normalisation) are shared: the second run starts at 4.
   stage=$(last stage 1)
@@ -72,6 +74,15 @@ if [ -n "${baseline_config}" ]; then
   main+=(--baseline_tag "${btag}")
 fi
 ./ser.sh "${opts[@]}" "${args[@]}" "${main[@]}"
+
+if [ -n "${baseline_config}" ] && [ "$(last stop_stage 8)" -ge 7 ]; then
+  # One table: the model without and with the adversary (WA, UA, macro-F1, speaker probe).
+  mtag=$(last tag "$(basename "$(last train_config "")" .yaml)_${feat}_${norm}")
+  expdir=$(last expdir exp)
+  # shellcheck source=path.sh
+  . ./path.sh
+  python3 -m espnet_ser.bin.compare "${expdir}/${btag}" "${expdir}/${mtag}"
+fi
 
 if ${svm}; then
   local/run_svm.sh --protocol "$(last protocol "")" --stage "$(last stage 1)" \
