@@ -141,13 +141,13 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
       log "Stage 4: training (seed ${seed}): ${dump}/{train,dev} -> ${d}"
       mkdir -p "${d}"
       cp "${feats_conf}" "${d}/feats_conf.yaml"
-      cp -r "${dump}/labels" "${d}/"
+      cp "${dump}/labels/"*.txt "${d}/"   # emotions.txt, speakers.txt, ... side by side
       [ ! -f "${dump}/stats.npz" ] || cp "${dump}/stats.npz" "${d}/norm_stats.npz"
       # shellcheck disable=SC2086,SC2068
       ${cuda_cmd} --gpu "${ngpu}" "${d}/train.log" \
         python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" \
           --seed "${seed}" --output_dir "${d}" --resume true \
-          --emotion_list "${d}/labels/emotions.txt" ${train_data[@]} ${train_args}
+          --emotion_list "${d}/emotions.txt" ${train_data[@]} ${train_args}
     done
   done
 fi
@@ -177,7 +177,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
       d=${exp}/seed${seed}/${fold}
       log "Stage 6: scoring: ${d}/decode_test/posteriors -> ${d}/decode_test/results.json"
       python3 -m espnet_ser.bin.score --posteriors "${d}/decode_test/posteriors" \
-        --labels "${d}/labels/emotions.txt" --data-dir "${foldroot}/${fold}/test" \
+        --labels "${d}/emotions.txt" --data-dir "${foldroot}/${fold}/test" \
         --out-dir "${d}/decode_test" --tag "${tag}/seed${seed}/${fold}"
     done
   done
@@ -213,7 +213,7 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
       log "Stage 8: pack: ${d} -> ${d}/packed_model.zip"
-      python3 -m espnet_ser.bin.pack_model --exp-dir "${d}" --out "${d}/packed_model.zip"
+      python3 -m espnet_ser.bin.pack_model --exp-dir "${d}" --norm "${norm}" --out "${d}/packed_model.zip"
     done
   done
 fi
