@@ -23,6 +23,13 @@ host=$(hostname)
 rc=0
 say() { echo "start_clusters.sh: $*"; }
 
+# True when the queue instance of this host reports a load (its execd talks to
+# qmaster) and is not in state u(nknown).
+sge_exec_ok() {
+  qstat -f 2>/dev/null | awk -v q="all.q@${host}" \
+    '$1 == q && $5 ~ /^lx-/ && (NF == 5 || $6 !~ /u/) { ok = 1 } END { exit !ok }'
+}
+
 # Wait up to $1 seconds for command "${@:2}" to succeed.
 wait_for() {
   local n=$1
@@ -260,12 +267,14 @@ EOF
     qconf -Aq "${tmp}/all.q" >/dev/null
   fi
   rm -rf "${tmp}"
-  if qstat -f 2>/dev/null | grep -q "all.q@${host}.*lx-"; then
+  # The queue instance is listed even when its execd is dead (state "u",
+  # unknown): only a running sge_execd with a known state counts as up.
+  if pgrep -x sge_execd >/dev/null && sge_exec_ok; then
     say "sge_execd already running"
   else
     say "starting sge_execd"
     /usr/sbin/sge_execd
-    wait_for 40 sh -c "qstat -f | grep -q 'all.q@${host}.*lx-'" \
+    wait_for 40 sge_exec_ok \
       || { say "sge_execd did not report to qmaster within 40 s"; return 1; }
   fi
   # A queue left in error/disabled state by an earlier run would hold jobs.

@@ -90,8 +90,14 @@ def sge_cluster(sge_env):
                     f"ran (submission script and wait logic) ({_install_hint()})")
 
     def is_up():
+        # A dead execd leaves its queue instance listed in state "u": not up.
         ok, out = _ok("qstat -f", env=sge_env)
-        return ok and "lx-" in out
+        alive, _ = _ok("pgrep -x sge_execd")
+        instances = [line.split() for line in out.splitlines() if line.startswith("all.q@")]
+        return ok and alive and any(
+            len(f) >= 5 and f[4].startswith("lx-") and "u" not in (f[5] if len(f) > 5 else "")
+            for f in instances
+        )
 
     reason = _start("sge", is_up, env=sge_env)
     if reason:
