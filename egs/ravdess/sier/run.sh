@@ -40,6 +40,7 @@ while [ $# -gt 0 ]; do
       svm=$2; shift 2 ;;
     --svm=*) svm=${1#*=}; shift ;;
     --help|-h) sed -n '2,14p' "$0"; echo "Recipe options: --baseline_config ${baseline_config} --svm ${svm}"
+      echo "Recipe defaults given to ./ser.sh (they override the values listed below):${opts[*]/#--/$'\n'  --}"
       exec ./ser.sh --help ;;
     *) args+=("$1"); shift ;;
   esac
