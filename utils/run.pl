@@ -22,9 +22,12 @@ use warnings;
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use POSIX ();
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use SerJobs qw(set_name fail subst parse_options parse_job_args @BUILTIN);
 
 my $me = "run.pl";
-my @known = qw(mem gpu num_threads max_jobs_run time config);
+set_name($me);
 
 sub usage {
   return "Usage: $me [options] [JOB=1:N] <log-file> <command> [<args>...]\n"
@@ -38,85 +41,15 @@ sub usage {
     . "  --max-jobs-run <n>    jobs at once (default: number of CPUs)\n";
 }
 
-sub fail { print STDERR "$me: $_[0]\n"; exit 1; }
-
-sub known_list { return join(", ", map { my $x = $_; $x =~ s/_/-/g; "--$x" } @_); }
-
-# Check an option value; return an error text or undef.
-sub check_value {
-  my ($name, $value) = @_;
-  if ($name eq "num_threads" || $name eq "max_jobs_run") {
-    return "--" . ($name =~ s/_/-/gr) . " must be a positive integer, got '$value'"
-      unless $value =~ m/^[1-9]\d*$/;
-  } elsif ($name eq "gpu") {
-    return "--gpu must be a non-negative integer, got '$value'" unless $value =~ m/^\d+$/;
-  } elsif ($name eq "mem") {
-    return "--mem must look like 4G, 500M or 2000 (MB), got '$value'"
-      unless $value =~ m/^\d+(\.\d+)?[KMGTkmgt]?[Bb]?$/;
-  } elsif ($name eq "time") {
-    return "--time must look like [D-]H:M:S, M:S or minutes, got '$value'"
-      unless $value =~ m/^(\d+-)?\d+(:\d+){0,2}$/;
-  }
-  return undef;
-}
-
-# Quote one argument for bash, leaving plain words and operators bare.
-sub quote_arg {
-  my ($a) = @_;
-  return "''" if $a eq "";
-  return $a if $a =~ m/^(\||\|\||&&|;|\|&|&|\(|\))$/;              # operators
-  return $a if $a =~ m/^(\d*|&)(>>?|<)(&(\d+|-))?$/;               # >, 2>>, 2>&1
-  return $a if $a =~ m/^(\d*|&)(>>?|<)[^\s'"`\$\\|&;()<>!#*?\[\]{}~]+$/;  # >file
-  return $a unless $a =~ m/[\s'"`\$\\|&;()<>!#*?\[\]{}~]/;          # plain word
-  $a =~ s/'/'\\''/g;
-  return "'$a'";
-}
-
 # --- options ---------------------------------------------------------------
-my %opt = (num_threads => 1);
-while (@ARGV && $ARGV[0] =~ m/^--/) {
-  my $arg = shift @ARGV;
-  if ($arg eq "--help" || $arg eq "-h") { print usage(); exit 0; }
-  my ($name, $value);
-  if ($arg =~ m/^--([^=]+)=(.*)$/s) {
-    ($name, $value) = ($1, $2);
-  } else {
-    $name = substr($arg, 2);
-    fail("option $arg needs a value") unless @ARGV;
-    $value = shift @ARGV;
-  }
-  $name =~ s/-/_/g;
-  fail("unknown option $arg (known: " . known_list(@known) . ")")
-    unless grep { $_ eq $name } @known;
-  my $err = check_value($name, $value);
-  fail($err) if defined $err;
-  $opt{$name} = $value;
-}
+my ($given) = parse_options(\@ARGV, usage(), \@BUILTIN);
+my %opt = (num_threads => 1, %$given);
 if (defined $opt{config} && !-f $opt{config}) {
   fail("--config $opt{config}: no such file");
 }
 
 # --- job range, log file, command -----------------------------------------
-my ($jobname, $njobs) = (undef, 1);
-if (@ARGV && $ARGV[0] =~ m/^([A-Za-z_]\w*)=([\d:\-]*)$/) {
-  my ($var, $range) = ($1, $2);
-  shift @ARGV;
-  if ($range =~ m/^(\d+):(\d+)$/ && $1 == 1 && $2 >= 1) {
-    ($jobname, $njobs) = ($var, $2 + 0);
-  } else {
-    fail("bad job range $var=$range (must be $var=1:N with N>=1)");
-  }
-}
-if (@ARGV < 2) {
-  print STDERR "$me: missing " . (@ARGV ? "command" : "log file and command") . "\n" . usage();
-  exit 1;
-}
-my $logtemplate = shift @ARGV;
-if (defined $jobname && index($logtemplate, $jobname) < 0) {
-  fail("log file $logtemplate must contain $jobname, else the $njobs jobs "
-       . "would write one log (e.g. log/x.$jobname.log)");
-}
-my $cmdtemplate = join(" ", map { quote_arg($_) } @ARGV);
+my ($jobname, $njobs, $logtemplate, $cmdtemplate) = parse_job_args(\@ARGV, usage());
 
 my $max = $opt{max_jobs_run};
 if (!defined $max) {
@@ -125,18 +58,12 @@ if (!defined $max) {
   $max = ($ncpu =~ m/^(\d+)/ && $1 > 0) ? $1 : 1;
 }
 
-sub subst {
-  my ($text, $i) = @_;
-  $text =~ s/\Q$jobname\E/$i/g if defined $jobname;
-  return $text;
-}
-
 # Child: write the header, run the command with its output in the log, write
 # the footer, exit with the command's code.
 sub run_one {
   my ($i) = @_;
-  my $log = subst($logtemplate, $i);
-  my $cmd = subst($cmdtemplate, $i);
+  my $log = subst($logtemplate, $jobname, $i);
+  my $cmd = subst($cmdtemplate, $jobname, $i);
   my $dir = dirname($log);
   eval { make_path($dir) unless -d $dir; 1 } or do {
     print STDERR "$me: cannot create log directory $dir: $@";
@@ -186,7 +113,7 @@ while ($next <= $njobs || %running) {
 
 my @failed = grep { !defined $code[$_] || $code[$_] != 0 } 1 .. $njobs;
 if (@failed) {
-  my $first = subst($logtemplate, $failed[0]);
+  my $first = subst($logtemplate, $jobname, $failed[0]);
   my $msg = scalar(@failed) . " / $njobs failed, log is in $first";
   if (@failed > 1) {
     (my $all = $logtemplate) =~ s/\Q$jobname\E/*/g;
