@@ -101,7 +101,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     print(format_table(rows, markdown=args.markdown))
     print("(mean ± std over folds x seeds; speaker probe = balanced accuracy of a "
-          "closed-set speaker classifier on the embeddings of held-out speakers)")
+          "closed-set speaker classifier on the embeddings of the recipe's --probe_sets, "
+          "held-out speakers by default; lower = less speaker information)")
     return 0
 
 
