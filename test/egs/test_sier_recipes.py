@@ -1,7 +1,7 @@
 """Recipes egs/emodb/sier and egs/ravdess/sier (Leow et al., paper 003).
 
-* the committed grid (conf/tuning, conf/train.yaml) is what local/make_grid.py writes,
-  and a setting that pools the features away is refused;
+* the committed grid (conf/tuning, conf/train.yaml) is what ``python -m
+  espnet_ser.bin.make_grid`` writes from conf/grid.yaml (more in test/bin/test_make_grid.py);
 * every config of both recipes builds a model that trains on one batch;
 * the paper tables load;
 * bad input reaches the user as a failing run.sh with a one-line reason (too few
@@ -55,35 +55,17 @@ def _tail(res, n=3000) -> str:
 
 @pytest.mark.parametrize("corpus", sorted(RECIPES))
 def test_committed_grid_matches_generator(corpus):
-    res = _run([sys.executable, "local/make_grid.py", "--check"], RECIPES[corpus])
+    # As the README says to run it: from the recipe, settings from conf/grid.yaml.
+    res = _run([sys.executable, "-m", "espnet_ser.bin.make_grid", "--check"], RECIPES[corpus])
     assert res.returncode == 0, _tail(res)
     assert "up to date" in res.stdout
 
 
-def test_make_grid_is_the_same_script_in_both_recipes():
-    texts = {c: (r / "local" / "make_grid.py").read_text() for c, r in RECIPES.items()}
-    assert texts["emodb"] == texts["ravdess"]
-
-
-def test_make_grid_check_detects_a_stale_file(tmp_path):
-    recipe = tmp_path / "egs" / "emodb" / "sier"
-    shutil.copytree(RECIPES["emodb"] / "local", recipe / "local")
-    shutil.copytree(RECIPES["emodb"] / "conf", recipe / "conf")
-    res = _run([sys.executable, "local/make_grid.py", "--check"], recipe)
-    assert res.returncode == 0, _tail(res)
-    cfg = recipe / "conf" / "tuning" / "train_cnn2_gamma2.50.yaml"
-    cfg.write_text(cfg.read_text().replace("gamma: 2.5", "gamma: 9.0"))
-    res = _run([sys.executable, "local/make_grid.py", "--check"], recipe)
-    assert res.returncode == 1 and "differ" in res.stderr
-
-
-def test_make_grid_refuses_an_empty_feature_map(tmp_path):
-    recipe = tmp_path / "egs" / "emodb" / "sier"
-    shutil.copytree(RECIPES["emodb"] / "local", recipe / "local")
-    res = _run([sys.executable, "local/make_grid.py", "--input-size", "8"], recipe)
-    assert res.returncode == 1
-    assert "empty feature map" in res.stderr and len(res.stderr.strip().splitlines()) == 1
-    assert not (recipe / "conf").exists()
+@pytest.mark.parametrize("corpus", sorted(RECIPES))
+def test_no_recipe_copy_of_the_shared_scripts(corpus):
+    # The generator lives in the package.
+    recipe = RECIPES[corpus]
+    assert not (recipe / "local" / "make_grid.py").exists()
 
 
 @pytest.mark.parametrize("corpus,gamma", [("emodb", 3.33), ("ravdess", 2.5)])

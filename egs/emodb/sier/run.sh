@@ -23,7 +23,7 @@ opts=(
   --protocol emodb_l2so                # 5 folds, 6 train / 2 dev / 2 test speakers, 1:1 gender
   --feats_conf conf/feats/mfcc.yaml    # 20 MFCC, n_fft 2048, hop 512, Hann, 22.05 kHz, trimmed
   --norm global                        # z-norm with training-speaker statistics (stage 3)
-  --train_config conf/train.yaml       # the best setting (local/make_grid.py)
+  --train_config conf/train.yaml       # the best setting (python -m espnet_ser.bin.make_grid)
   --seeds "0 1 2"
   --nj 2
   --paper_table conf/paper_results.yaml

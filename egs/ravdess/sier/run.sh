@@ -24,7 +24,7 @@ opts=(
   --protocol ravdess_l2so              # 12 folds, 20 train / 2 dev / 2 test speakers, 1:1 gender
   --feats_conf conf/feats/mfcc.yaml    # 20 MFCC, n_fft 2048, hop 512, Hann, 22.05 kHz (resampled), trimmed
   --norm global                        # z-norm with training-speaker statistics (stage 3)
-  --train_config conf/train.yaml       # the best setting (local/make_grid.py)
+  --train_config conf/train.yaml       # the best setting (python -m espnet_ser.bin.make_grid)
   --seeds "0 1 2"
   --nj 2
   --paper_table conf/paper_results.yaml

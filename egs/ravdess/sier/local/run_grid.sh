@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Run the paper-003 grid (conf/tuning/, written by local/make_grid.py) on the recipe's
+# Run the paper-003 grid (conf/tuning/, written by python -m espnet_ser.bin.make_grid) on the recipe's
 # folds and summarise every setting in one table (python -m espnet_ser.bin.compare).
 #
 # Usage:
 #   local/run_grid.sh                                    # Table 1: train_cnn{1..4}_{noadv,gamma*}
 #   local/run_grid.sh --configs "conf/tuning/train_cnn1_*.yaml" --seeds "0 1 2"
-#   local/make_grid.py --full && local/run_grid.sh --configs "conf/tuning/full/*.yaml"
+#   python -m espnet_ser.bin.make_grid --full && local/run_grid.sh --configs "conf/tuning/full/*.yaml"
 # Any other option goes to ./run.sh (and so to ./ser.sh), e.g. --folds "1 2" --norm speaker.
 # Stages 1-3 run once; every config then runs stages 4-7 under its own tag.
 # Output: exp/grid_summary.md (one row per config: WA, UA, macro-F1, speaker probe).
@@ -26,7 +26,7 @@ done
 set -- ${configs}
 files=()
 for f in "$@"; do
-  [ -f "${f}" ] || { echo "$0: --configs: ${f}: no such file (run local/make_grid.py)" >&2; exit 1; }
+  [ -f "${f}" ] || { echo "$0: --configs: ${f}: no such file (run python -m espnet_ser.bin.make_grid)" >&2; exit 1; }
   files+=("${f}")
 done
 
