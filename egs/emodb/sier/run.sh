@@ -5,7 +5,7 @@
 #   ./run.sh                          # every stage: no-adversary baseline, then conf/train.yaml
 #   ./run.sh --baseline_config ""     # only conf/train.yaml
 #   ./run.sh --train_config conf/tuning/train_cnn2_gamma2.50.yaml --seeds 0
-#   ./run.sh --svm true               # also the ComParE_2016 + linear SVM reference (local/run_svm.sh)
+#   ./run.sh --svm true               # also the ComParE_2016 + linear SVM reference (./svm.sh)
 #   ./run.sh --help                   # every option of ./ser.sh
 #
 # Two options belong to this script (consumed here); everything else goes to ./ser.sh,
@@ -15,7 +15,7 @@ set -euo pipefail
 
 # ---- recipe options ----
 baseline_config=conf/tuning/train_cnn1_noadv.yaml  # same model without the adversary, run first ("": skip)
-svm=false                                           # true: also run local/run_svm.sh
+svm=false                                           # true: also run ./svm.sh
 
 # ---- recipe defaults for ./ser.sh ----
 opts=(
@@ -86,6 +86,6 @@ if [ -n "${baseline_config}" ] && [ "$(last stop_stage 8)" -ge 7 ]; then
 fi
 
 if ${svm}; then
-  local/run_svm.sh --protocol "$(last protocol "")" --stage "$(last stage 1)" \
+  ./svm.sh --protocol "$(last protocol "")" --stage "$(last stage 1)" \
     --stop_stage "$(last stop_stage 8)" --folds "$(last folds "")" --nj "$(last nj 2)"
 fi

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Classical reference system of the recipe: openSMILE ComParE_2016 functionals (6373-d),
+# Classical reference system of a recipe: openSMILE ComParE_2016 functionals (6373-d),
 # per-speaker z-normalisation, linear SVM with C chosen on the dev speakers
-# (espnet_ser.bin.svm_baseline), on the same folds as the neural models.
+# (espnet_ser.bin.svm_baseline), on the same folds as the neural models.  Shared by the
+# recipes through a link made by setup.sh (egs/TEMPLATE/ser1/svm.sh).
 #
-# Usage (after ./run.sh --stop_stage 1 has written data/all and the folds):
-#   local/run_svm.sh [--protocol ravdess_l2so] [--norm speaker] [--folds "1 2"]
-# Stages (numbers as in ser.sh): 2 functionals -> dump/compare_2016/all;
+# Usage (in the recipe, after ./run.sh --stop_stage 1 has written data/all and the folds):
+#   ./svm.sh --protocol emodb_l2so [--norm speaker] [--folds "1 2"]
+# Stages (numbers as in ser.sh): 2 functionals -> dump/compare_2016/all (./ser.sh stage 2);
 #   5 SVM per fold -> exp/<tag>/<fold>/decode_test/posteriors; 6 scoring; 7 report -> RESULTS.md
 set -euo pipefail
 
@@ -18,7 +19,7 @@ log() {
 stage=1                  # first stage to run (1 does nothing here: run ./run.sh --stop_stage 1 first)
 stop_stage=8             # last stage to run
 nj=2                     # parallel jobs for the functionals
-protocol=ravdess_l2so      # fold protocol of data/folds/<protocol>
+protocol=                # fold protocol of data/folds/<protocol> (required, as for ser.sh)
 folds=                   # folds to run, e.g. "1 2" (empty: all)
 feats_conf=conf/feats/compare_2016.yaml   # functionals config
 norm=speaker             # svm_baseline --norm: speaker | global | none
@@ -28,12 +29,14 @@ dumpdir=dump             # feature root
 datadir=data             # data root
 help_message="Usage: $0 [options]   (ComParE_2016 + linear SVM reference on the recipe's folds)"
 
-# shellcheck source=../utils/parse_options.sh
+# shellcheck source=utils/parse_options.sh
 . utils/parse_options.sh
-# shellcheck source=../path.sh
+# shellcheck source=path.sh
 . ./path.sh
-# shellcheck source=../cmd.sh
+# shellcheck source=cmd.sh
 . ./cmd.sh
+
+[ -n "${protocol}" ] || { echo "$0: --protocol is required (e.g. --protocol emodb_l2so)" >&2; exit 1; }
 
 feat=$(basename "${feats_conf}" .yaml)
 [ -n "${tag}" ] || tag=svm_${feat}_${norm}
@@ -56,17 +59,9 @@ fold_list() {
 }
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-  out=${dumpdir}/${feat}/all
-  log "Stage 2: functionals (${feat}): ${datadir}/all -> ${out}"
-  n=$(wc -l < "${datadir}/all/utt2spk")
-  _nj=$(( nj < n ? nj : n ))
-  utils/split_data.sh --per-utt "${datadir}/all" "${_nj}"
-  mkdir -p "${out}/log"
-  ${train_cmd} JOB=1:"${_nj}" "${out}/log/extract.JOB.log" \
-    python3 -m espnet_ser.bin.extract_feats --feats-conf "${feats_conf}" \
-      --data-dir "${datadir}/all/split${_nj}utt/JOB" --out-dir "${out}" --job JOB
-  python3 -m espnet_ser.bin.extract_feats --merge --nj "${_nj}" \
-    --feats-conf "${feats_conf}" --data-dir "${datadir}/all" --out-dir "${out}"
+  log "Stage 2: functionals (${feat}): ${datadir}/all -> ${dumpdir}/${feat}/all (./ser.sh stage 2)"
+  ./ser.sh --stage 2 --stop_stage 2 --protocol "${protocol}" --feats_conf "${feats_conf}" --nj "${nj}" \
+    --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
