@@ -36,3 +36,44 @@ class AbsEncoder(torch.nn.Module, ABC):
                 over an utterance is always defined.
         """
         raise NotImplementedError
+
+
+def check_and_mask_input(
+    name: str, xs: torch.Tensor, ilens: torch.Tensor, input_size: int
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validate a padded batch and zero its padding frames.
+
+    Shared by the frame-level encoders: the collate pads with zeros, but a
+    caller's padding must not leak into valid frames through convolutions.
+
+    Args:
+        name: Encoder name used in error messages (e.g. ``"cnn_bigru"``).
+        xs: Features (B, T, D).
+        ilens: Valid lengths (B,).
+        input_size: Expected D.
+
+    Returns:
+        xs: Features with padding frames set to 0, (B, T, D).
+        lens: Lengths as int64 on ``xs.device``, (B,).
+        valid: Mask of valid frames, (B, T) bool.
+
+    Raises:
+        ValueError: Wrong rank or feature size, ilens not matching the batch,
+            or a length outside 1..T (all values named in the message).
+    """
+    if xs.dim() != 3 or xs.size(2) != input_size:
+        raise ValueError(
+            f"{name}: expected features (B, T, {input_size}), got "
+            f"{tuple(xs.shape)}; set encoder_conf.input_size or check the "
+            "feature dimension"
+        )
+    if ilens.dim() != 1 or ilens.size(0) != xs.size(0):
+        raise ValueError(
+            f"{name}: ilens shape {tuple(ilens.shape)} does not match "
+            f"batch size {xs.size(0)}"
+        )
+    lens = ilens.to(device=xs.device, dtype=torch.long)
+    if int(lens.min()) < 1 or int(lens.max()) > xs.size(1):
+        raise ValueError(f"{name}: ilens must be in 1..T={xs.size(1)}, got {lens.tolist()}")
+    valid = torch.arange(xs.size(1), device=xs.device)[None, :] < lens[:, None]
+    return xs * valid[:, :, None].to(xs.dtype), lens, valid

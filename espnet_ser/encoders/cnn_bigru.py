@@ -26,7 +26,7 @@ from typing import Tuple
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from espnet_ser.encoders.abs_encoder import AbsEncoder
+from espnet_ser.encoders.abs_encoder import AbsEncoder, check_and_mask_input
 
 SHORT_UTTERANCE_POLICIES = ("pad", "error")
 
@@ -161,27 +161,7 @@ class CNNBiGRUEncoder(AbsEncoder):
             ValueError: On a wrong input shape, or (``short_utterance="error"``)
                 an utterance shorter than ``2 ** num_blocks`` frames.
         """
-        if xs.dim() != 3 or xs.size(2) != self.input_size:
-            raise ValueError(
-                f"cnn_bigru: expected features (B, T, {self.input_size}), got "
-                f"{tuple(xs.shape)}; set encoder_conf.input_size or check the "
-                "feature dimension"
-            )
-        if ilens.dim() != 1 or ilens.size(0) != xs.size(0):
-            raise ValueError(
-                f"cnn_bigru: ilens shape {tuple(ilens.shape)} does not match "
-                f"batch size {xs.size(0)}"
-            )
-        lens = ilens.to(device=xs.device, dtype=torch.long)
-        if int(lens.min()) < 1 or int(lens.max()) > xs.size(1):
-            raise ValueError(
-                f"cnn_bigru: ilens must be in 1..T={xs.size(1)}, got "
-                f"{lens.tolist()}"
-            )
-        # Zero padding frames of the input itself: the collate pads with
-        # zeros, but a caller's padding must not leak into valid frames.
-        valid = torch.arange(xs.size(1), device=xs.device)[None, :] < lens[:, None]
-        xs = xs * valid[:, :, None].to(xs.dtype)
+        xs, lens, _ = check_and_mask_input("cnn_bigru", xs, ilens, self.input_size)
         shortest = int(lens.min())
         if shortest < self.min_length:
             if self.short_utterance == "error":

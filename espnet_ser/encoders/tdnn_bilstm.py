@@ -24,7 +24,7 @@ from typing import Sequence, Tuple
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from espnet_ser.encoders.abs_encoder import AbsEncoder
+from espnet_ser.encoders.abs_encoder import AbsEncoder, check_and_mask_input
 
 
 class TDNNBiLSTMEncoder(AbsEncoder):
@@ -130,24 +130,7 @@ class TDNNBiLSTMEncoder(AbsEncoder):
         Raises:
             ValueError: On a wrong input shape or lengths.
         """
-        if xs.dim() != 3 or xs.size(2) != self.input_size:
-            raise ValueError(
-                f"tdnn_bilstm: expected features (B, T, {self.input_size}), got "
-                f"{tuple(xs.shape)}; set encoder_conf.input_size or check the "
-                "feature dimension"
-            )
-        if ilens.dim() != 1 or ilens.size(0) != xs.size(0):
-            raise ValueError(
-                f"tdnn_bilstm: ilens shape {tuple(ilens.shape)} does not match "
-                f"batch size {xs.size(0)}"
-            )
-        lens = ilens.to(device=xs.device, dtype=torch.long)
-        if int(lens.min()) < 1 or int(lens.max()) > xs.size(1):
-            raise ValueError(
-                f"tdnn_bilstm: ilens must be in 1..T={xs.size(1)}, got "
-                f"{lens.tolist()}"
-            )
-        valid = torch.arange(xs.size(1), device=xs.device)[None, :] < lens[:, None]
+        xs, lens, valid = check_and_mask_input("tdnn_bilstm", xs, ilens, self.input_size)
         mask = valid[:, None, :].to(xs.dtype)  # (B, 1, T)
         h = xs.transpose(1, 2)  # (B, D, T)
         for layer in self.tdnn:
