@@ -38,6 +38,35 @@ class AbsEncoder(torch.nn.Module, ABC):
         raise NotImplementedError
 
 
+SHORT_UTTERANCE_POLICIES = ("pad", "error")
+
+
+def check_encoder_options(
+    name: str, positive_ints: dict, dropout: float, short_utterance: str = "pad"
+) -> None:
+    """Validate constructor options shared by the frame-level encoders.
+
+    Args:
+        name: Encoder name used in error messages.
+        positive_ints: Option name -> value; each must be a positive integer.
+        dropout: Must be in [0, 1).
+        short_utterance: One of :data:`SHORT_UTTERANCE_POLICIES`.
+
+    Raises:
+        ValueError: Naming the offending option and its value.
+    """
+    for key, value in positive_ints.items():
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name}: {key}={value!r} must be a positive integer")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"{name}: dropout={dropout} must be in [0, 1)")
+    if short_utterance not in SHORT_UTTERANCE_POLICIES:
+        raise ValueError(
+            f"{name}: short_utterance={short_utterance!r}; "
+            f"choose one of {SHORT_UTTERANCE_POLICIES}"
+        )
+
+
 def check_and_mask_input(
     name: str, xs: torch.Tensor, ilens: torch.Tensor, input_size: int
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -26,9 +26,12 @@ from typing import Tuple
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from espnet_ser.encoders.abs_encoder import AbsEncoder, check_and_mask_input
+from espnet_ser.encoders.abs_encoder import (
+    AbsEncoder,
+    check_and_mask_input,
+    check_encoder_options,
+)
 
-SHORT_UTTERANCE_POLICIES = ("pad", "error")
 
 
 class CNNBiGRUEncoder(AbsEncoder):
@@ -83,24 +86,9 @@ class CNNBiGRUEncoder(AbsEncoder):
                 f"cnn_bigru: num_blocks={num_blocks} is not in 1..4 "
                 "(paper 003 grid); set encoder_conf.num_blocks to 1, 2, 3 or 4"
             )
-        for name, value in (
-            ("input_size", input_size),
-            ("kernel_size", kernel_size),
-            ("channels", channels),
-            ("gru_units", gru_units),
-            ("gru_layers", gru_layers),
-        ):
-            if int(value) != value or value < 1:
-                raise ValueError(
-                    f"cnn_bigru: {name}={value!r} must be a positive integer"
-                )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"cnn_bigru: dropout={dropout} must be in [0, 1)")
-        if short_utterance not in SHORT_UTTERANCE_POLICIES:
-            raise ValueError(
-                f"cnn_bigru: short_utterance={short_utterance!r}; "
-                f"choose one of {SHORT_UTTERANCE_POLICIES}"
-            )
+        check_encoder_options(
+            "cnn_bigru", dict(input_size=input_size, kernel_size=kernel_size, channels=channels, gru_units=gru_units, gru_layers=gru_layers), dropout, short_utterance
+        )
         out_freq = input_size // 2**num_blocks
         if out_freq == 0:
             raise ValueError(

@@ -26,9 +26,12 @@ from typing import Tuple
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from espnet_ser.encoders.abs_encoder import AbsEncoder, check_and_mask_input
+from espnet_ser.encoders.abs_encoder import (
+    AbsEncoder,
+    check_and_mask_input,
+    check_encoder_options,
+)
 
-SHORT_UTTERANCE_POLICIES = ("pad", "error")
 
 
 class CNNGRU1DEncoder(AbsEncoder):
@@ -70,26 +73,9 @@ class CNNGRU1DEncoder(AbsEncoder):
         short_utterance: str = "pad",
     ):
         super().__init__()
-        for name, value in (
-            ("input_size", input_size),
-            ("num_blocks", num_blocks),
-            ("kernel_size", kernel_size),
-            ("channels", channels),
-            ("pool_size", pool_size),
-            ("gru_units", gru_units),
-            ("gru_layers", gru_layers),
-        ):
-            if int(value) != value or value < 1:
-                raise ValueError(
-                    f"cnn_gru_1d: {name}={value!r} must be a positive integer"
-                )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"cnn_gru_1d: dropout={dropout} must be in [0, 1)")
-        if short_utterance not in SHORT_UTTERANCE_POLICIES:
-            raise ValueError(
-                f"cnn_gru_1d: short_utterance={short_utterance!r}; "
-                f"choose one of {SHORT_UTTERANCE_POLICIES}"
-            )
+        check_encoder_options(
+            "cnn_gru_1d", dict(input_size=input_size, num_blocks=num_blocks, kernel_size=kernel_size, channels=channels, pool_size=pool_size, gru_units=gru_units, gru_layers=gru_layers), dropout, short_utterance
+        )
         self.input_size = input_size
         self.num_blocks = num_blocks
         self.pool_size = pool_size
