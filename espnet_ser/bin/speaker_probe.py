@@ -41,11 +41,11 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", required=True, help="data dir with utt2spk")
     p.add_argument("--out", required=True, help="output JSON")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the MLP")
-    p.add_argument("--test-frac", type=float, default=0.3, help="held-out fraction of each speaker's utterances")
+    p.add_argument("--n-folds", type=int, default=5, help="cross-validation folds over each speaker's utterances")
     return p
 
 
-def run_probe(scp: str, data_dir: str, *, pool: bool, seed: int = 0, test_frac: float = 0.3) -> dict:
+def run_probe(scp: str, data_dir: str, *, pool: bool, seed: int = 0, n_folds: int = 5) -> dict:
     """Load vectors and speakers, run :func:`speaker_probe`.
 
     Args:
@@ -53,7 +53,7 @@ def run_probe(scp: str, data_dir: str, *, pool: bool, seed: int = 0, test_frac: 
         data_dir: data directory with ``utt2spk``.
         pool: mean+std pool (T, D) matrices (raw features); otherwise expect (1, D).
         seed: probe seed.
-        test_frac: held-out fraction per speaker.
+        n_folds: cross-validation folds.
     """
     from espnet_ser.features.ark_io import load_scp
 
@@ -76,7 +76,7 @@ def run_probe(scp: str, data_dir: str, *, pool: bool, seed: int = 0, test_frac: 
                 raise ValueError(f"{scp}: {u} has shape {mat.shape}, expected (1, D); use --feats for frame features")
             rows.append(mat[0])
     missing = sorted(set(utt2spk) - set(keys))
-    res = speaker_probe(np.stack(rows), [utt2spk[u] for u in keys], seed=seed, test_frac=test_frac)
+    res = speaker_probe(np.stack(rows), [utt2spk[u] for u in keys], seed=seed, n_folds=n_folds)
     res["skipped"] += [[u, "no vector in the scp"] for u in missing]
     res["input"] = str(scp)
     res["n_missing"] = len(missing)
@@ -89,16 +89,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     try:
         scp = args.embeddings or args.feats
-        res = run_probe(scp, args.data_dir, pool=args.feats is not None, seed=args.seed, test_frac=args.test_frac)
+        res = run_probe(scp, args.data_dir, pool=args.feats is not None, seed=args.seed, n_folds=args.n_folds)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     except (ValueError, FileNotFoundError, OSError) as exc:
         print(f"speaker_probe.py: error: {exc}", file=sys.stderr)
         return 1
-    logger.info("%s: %d speakers, %d/%d probe train/test utterances (%d in utt2spk without vector): "
+    logger.info("%s: %d speakers, %d utterances in %d-fold cross-validation (%d in utt2spk without vector): "
                 "logistic regression %.1f%%, MLP %.1f%%, chance %.1f%% balanced accuracy -> %s",
-                scp, res["n_speakers"], res["n_train"], res["n_test"], res["n_missing"],
+                scp, res["n_speakers"], res["n_utts"], res["n_folds"], res["n_missing"],
                 100 * res["logreg_bacc"], 100 * res["mlp_bacc"], 100 * res["chance"], args.out)
     return 0
 

@@ -2,21 +2,24 @@
 import numpy as np
 import pytest
 
-from espnet_ser.eval.probe import pool_mean_std, speaker_probe, split_per_speaker
+from espnet_ser.eval.probe import cv_folds_per_speaker, pool_mean_std, speaker_probe
 
 
 def _speakers(n_spk, per_spk):
     return [f"spk{s}" for s in range(n_spk) for _ in range(per_spk)]
 
 
-def test_split_is_per_speaker_and_disjoint():
-    spk = _speakers(4, 10) + ["lonely"]
-    tr, te, skipped = split_per_speaker(spk, seed=1, test_frac=0.3)
-    assert not set(tr) & set(te)
+def test_cv_folds_are_per_speaker_and_cover_every_utterance():
+    spk = _speakers(4, 10) + ["lonely"] + ["pair"] * 2
+    fold, skipped = cv_folds_per_speaker(spk, seed=1, n_folds=5)
     arr = np.asarray(spk)
-    for s in ("spk0", "spk3"):
-        assert (arr[te] == s).sum() == 3 and (arr[tr] == s).sum() == 7
+    assert fold[arr == "lonely"].tolist() == [-1]
+    for s in ("spk0", "spk3"):  # 10 utterances -> 2 per fold
+        assert np.bincount(fold[arr == s], minlength=5).tolist() == [2] * 5
+    assert sorted(fold[arr == "pair"].tolist()) == [0, 1]  # tested in two folds, trained in the other
     assert skipped == [("lonely", "only 1 utterance(s); a closed-set probe needs 2")]
+    with pytest.raises(ValueError, match="n_folds"):
+        cv_folds_per_speaker(spk, n_folds=1)
 
 
 def test_speaker_identity_is_found():
@@ -28,7 +31,7 @@ def test_speaker_identity_is_found():
     assert res["chance"] == pytest.approx(1 / 6)
     assert res["logreg_bacc"] > 0.9
     assert res["mlp_bacc"] > 0.9
-    assert res["n_train"] + res["n_test"] == n_spk * per
+    assert res["n_utts"] == n_spk * per and res["n_folds"] == 5
 
 
 def test_noise_is_near_chance():
