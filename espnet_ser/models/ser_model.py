@@ -337,6 +337,72 @@ class ESPnetSERModel(AbsESPnetModel):
         loss, stats, weight = force_gatherable((loss, stats, weight), loss.device)
         return loss, stats, weight
 
+    def adversary_update(
+        self,
+        optimizer: torch.optim.Optimizer,
+        steps: int,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        grad_clip: float = 0.0,
+        world_size: int = 1,
+        **kwargs,
+    ) -> Dict[str, float]:
+        """Extra updates of the reversed domain heads (the adversaries) on one batch.
+
+        The batch is encoded once without gradients; each of ``steps`` updates
+        then trains every adversary on the detached vectors at its attach point
+        (cross entropy on its own labels, -1 masked) and steps ``optimizer``
+        (optimizer 2 of ``SERTask.build_optimizers``, which holds only the
+        adversaries' parameters).  The encoder and the step counter are not
+        touched.  Keeping the adversary close to its best response is what
+        makes the reversed gradient carry the speaker information that is
+        really there (the k discriminator steps per generator step of GAN
+        training); with one joint step the encoder learns to fool a lagging
+        head instead.
+
+        Args:
+            optimizer: Optimizer over the adversaries' parameters.
+            steps: Number of updates.
+            speech: Features (B, T, D); speech_lengths: (B,).
+            grad_clip: Clip the adversaries' gradient norm (0 = off).
+            world_size: Under DDP, gradients are averaged over the workers.
+            **kwargs: Label streams as for ``forward``.
+
+        Returns:
+            ``{"loss_<name>_adv": last loss}`` per adversary.
+        """
+        heads = [h for h in self.domain_heads if h.reverse]
+        if steps <= 0 or not heads:
+            return {}
+        B = speech.size(0)
+        with torch.no_grad():
+            out = self.encode(speech, speech_lengths)
+        targets = []
+        for h in heads:
+            if kwargs.get(h.data_name) is None:
+                raise ValueError(f"adversary_update: head '{h.name}' needs the label stream '{h.data_name}'")
+            targets.append(_labels_1d(kwargs[h.data_name], h.data_name, B)[out["unit2utt"]])
+        params = [p for h in heads for p in h.parameters()]
+        last: Dict[str, float] = {}
+        for _ in range(steps):
+            optimizer.zero_grad()
+            total = 0.0
+            for h, y in zip(heads, targets):
+                loss, n = _masked_ce(h.classifier(out[h.attach].detach()), y)
+                total = total + h.weight * loss
+                last[f"loss_{h.name}_adv"] = float(loss.detach()) if n else float("nan")
+            total.backward()
+            if world_size > 1:
+                for p in params:
+                    if p.grad is not None:
+                        torch.distributed.all_reduce(p.grad)
+                        p.grad /= world_size
+            if grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, grad_clip)
+            optimizer.step()
+        optimizer.zero_grad()
+        return last
+
     @torch.no_grad()
     def infer(
         self,

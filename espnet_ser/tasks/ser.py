@@ -277,7 +277,9 @@ def build_domain_heads(
 class SERTask(AbsTask):
     """Speech emotion recognition with domain heads (an ESPnet2 task)."""
 
-    num_optimizers: int = 1
+    # Optimizer 1: everything but the adversaries; optimizer 2 (``optim2``):
+    # the reversed domain heads (see build_optimizers).
+    num_optimizers: int = 2
 
     class_choices_list = [
         frontend_choices,
@@ -295,6 +297,9 @@ class SERTask(AbsTask):
         # tensorboard is not in tools/requirements.txt; enable it with
         # --use_tensorboard true after installing it.
         parser.set_defaults(use_tensorboard=False)
+        # optim2 unset = the adversaries use a copy of optim/optim_conf/scheduler
+        # (numerically the same as one optimizer for element-wise optimizers).
+        parser.set_defaults(optim2=None)
         group = parser.add_argument_group(description="Task related")
         required = parser.get_default("required")
         required += ["emotion_list"]
@@ -333,6 +338,72 @@ class SERTask(AbsTask):
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+
+    @classmethod
+    def get_default_config(cls) -> Dict:
+        """ESPnet's default config; ``optim2`` stays None (= a copy of ``optim``)."""
+        n = cls.num_optimizers
+        cls.num_optimizers = 1  # ESPnet would look up the defaults of optimizer class None
+        try:
+            config = super().get_default_config()
+        finally:
+            cls.num_optimizers = n
+        config.update(optim2=None, optim2_conf={}, scheduler2=None, scheduler2_conf={})
+        return config
+
+    @classmethod
+    def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
+        """One optimizer for the model, a second one for the adversaries.
+
+        The parameters of the reversed domain heads (the adversaries) go to
+        optimizer 2, built from ``optim2``/``optim2_conf``/``scheduler2``; when
+        ``optim2`` is not given it copies ``optim``, ``optim_conf`` and the
+        scheduler, which for element-wise optimizers (Adam, SGD) gives exactly
+        the updates of one optimizer over all parameters.  A separate
+        optimizer lets the adversary learn faster than the encoder (e.g.
+        ``optim2_conf: {lr: 0.01}``) and take extra steps of its own
+        (``--adversary_steps``, see ``espnet_ser.tasks.ser_trainer``): with
+        Adam a GRL coefficient rescales the adversary's gradient in the
+        encoder, but cannot speed up the adversary itself.  Without reversed
+        heads there is one optimizer.
+        """
+        from espnet2.optimizers.optim_groups import add_optimizer_hooks
+        from espnet2.tasks.abs_task import optim_classes
+
+        if getattr(args, "sharded_ddp", False):
+            raise ValueError("SERTask: --sharded_ddp is not supported; use --multiprocessing_distributed (DDP)")
+        heads = [h for h in getattr(model, "domain_heads", []) if h.reverse]
+        adv_ids = {id(p) for h in heads for p in h.parameters()}
+        main_params = [p for p in model.parameters() if id(p) not in adv_ids]
+        adv_params = [p for p in model.parameters() if id(p) in adv_ids]
+        if getattr(args, "exclude_weight_decay", False):
+            # Marks biases / norm layers with _optim = {"weight_decay": 0.0} (ESPnet's rule).
+            add_optimizer_hooks(model, **(args.exclude_weight_decay_conf or {}))
+
+        def build(name: str, conf: Dict, params, what: str):
+            optim_class = optim_classes.get(name)
+            if optim_class is None:
+                raise ValueError(f"--{what} {name}: must be one of {list(optim_classes)}")
+            groups = [{"params": [p for p in params if not hasattr(p, "_optim")]}]
+            overrides = {frozenset(p._optim.items()) for p in params if hasattr(p, "_optim")}
+            for hp in sorted(overrides, key=lambda f: sorted(f)):
+                groups.append({"params": [p for p in params if frozenset(getattr(p, "_optim", {}).items()) == hp],
+                               **dict(hp)})
+            return optim_class([g for g in groups if g["params"]], **conf)
+
+        optimizers = [build(args.optim, dict(args.optim_conf or {}), main_params, "optim")]
+        if adv_params:
+            if getattr(args, "optim2", None) is None:
+                args.optim2 = args.optim
+                args.optim2_conf = dict(args.optim_conf or {})
+                args.scheduler2 = args.scheduler
+                args.scheduler2_conf = dict(args.scheduler_conf or {})
+            optimizers.append(build(args.optim2, dict(args.optim2_conf or {}), adv_params, "optim2"))
+            logging.info(
+                f"adversary optimizer (optimizer 2): {args.optim2} {args.optim2_conf} for "
+                f"{sum(p.numel() for p in adv_params)} parameters of heads {[h.name for h in heads]}"
+            )
+        return optimizers
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[

@@ -12,12 +12,28 @@
   ``--best_model_criterion valid ua max`` or ``valid acc max``.  Under DDP the
   confusion matrix is summed over workers; under DataParallel (``--ngpu`` > 1
   without DDP) replica buffers are discarded, so use DDP for ``ua``.
+* ``--adversary_steps k``: before each training batch's joint update, ``k``
+  extra updates of the reversed domain heads alone on that batch (optimizer 2,
+  see ``SERTask.build_optimizers``), so the adversary stays near its best
+  response and the reversed gradient reflects the speaker information that is
+  really in the representation (egs/mini_ser/ser1/RESULTS.md shows the effect).
 """
 
+import argparse
+import dataclasses
 import logging
 
 import torch
-from espnet2.train.trainer import Trainer
+from espnet2.torch_utils.device_funcs import to_device
+from espnet2.train.trainer import Trainer, TrainerOptions
+from espnet2.utils.build_dataclass import build_dataclass
+
+
+@dataclasses.dataclass
+class SERTrainerOptions(TrainerOptions):
+    """ESPnet's trainer options plus the adversary's extra steps."""
+
+    adversary_steps: int
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -45,8 +61,35 @@ def confusion_wa_ua(confusion: torch.Tensor):
     return wa, ua
 
 
+def _with_adversary_steps(model, iterator, optimizer, options, distributed_option):
+    """Yield the batches of ``iterator``, first training the adversaries on each."""
+    m = _unwrap(model)
+    device = "cuda" if options.ngpu > 0 else "cpu"
+    world_size = distributed_option.dist_world_size if distributed_option.distributed else 1
+    for utt_id, batch in iterator:
+        b = to_device(batch, device)
+        b.pop("utt_id", None)
+        m.adversary_update(optimizer, options.adversary_steps, grad_clip=options.grad_clip,
+                           world_size=world_size or 1, **b)
+        yield utt_id, batch
+
+
 class SERTrainer(Trainer):
-    """``espnet2.train.trainer.Trainer`` plus schedule length and epoch UA."""
+    """``espnet2.train.trainer.Trainer`` plus schedule length, epoch UA and adversary steps."""
+
+    @classmethod
+    def build_options(cls, args: argparse.Namespace) -> SERTrainerOptions:
+        return build_dataclass(SERTrainerOptions, args)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser):
+        parser.add_argument(
+            "--adversary_steps",
+            type=int,
+            default=0,
+            help="Extra updates of the reversed domain heads (optimizer 2) on each training "
+            "batch before the joint update (0 = joint updates only)",
+        )
 
     @classmethod
     def run(cls, model, optimizers, schedulers, train_iter_factory, valid_iter_factory,
@@ -103,6 +146,16 @@ class SERTrainer(Trainer):
         m = _unwrap(model)
         if hasattr(m, "reset_confusion"):
             m.reset_confusion()
+        steps = getattr(options, "adversary_steps", 0)
+        if steps < 0:
+            raise ValueError(f"--adversary_steps {steps}: must be >= 0")
+        if steps > 0:
+            if len(optimizers) < 2:
+                raise ValueError(
+                    f"--adversary_steps {steps} needs a reversed domain head (an adversary); "
+                    "the model has none"
+                )
+            iterator = _with_adversary_steps(model, iterator, optimizers[1], options, distributed_option)
         retval = super().train_one_epoch(
             model=model, iterator=iterator, optimizers=optimizers, schedulers=schedulers,
             scaler=scaler, reporter=reporter, summary_writer=summary_writer,

@@ -170,3 +170,51 @@ def test_segment_adapter_posterior_is_mean_of_segments():
         xs, lens, emotion=torch.tensor([0, 2]), speaker=torch.tensor([1, 2])
     )
     assert torch.isfinite(loss).all()
+
+
+def test_adversary_update_trains_only_the_adversary():
+    model = build(heads=("speaker", "gender"))
+    model.domain_heads[1].reverse = False  # an auxiliary head is not an adversary
+    xs, lens = batch(B=8)
+    spk = torch.tensor([0, 1, 2, 3, 0, 1, -1, 3])  # -1: unknown, masked
+    gen = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1])
+    adv = list(model.domain_heads[0].parameters())
+    opt = torch.optim.Adam(adv, lr=0.05)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    first = model.adversary_update(opt, 1, xs, lens, speaker=spk, gender=gen)["loss_speaker_adv"]
+    last = model.adversary_update(opt, 30, xs, lens, speaker=spk, gender=gen)["loss_speaker_adv"]
+    assert last < first  # the adversary learns the (detached) batch
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith("domain_heads.0.") for k in changed), changed
+    assert int(model.num_updates) == 0 and all(p.grad is None for p in model.parameters())
+    assert model.adversary_update(opt, 0, xs, lens, speaker=spk) == {}
+    with pytest.raises(ValueError, match="label stream 'speaker'"):
+        model.adversary_update(opt, 1, xs, lens, gender=gen)
+
+
+def test_adversary_optimizer_copy_matches_one_optimizer():
+    """Without optim2, optimizer 2 copies optim: the same updates as one Adam over everything."""
+    import argparse
+
+    from espnet_ser.tasks.ser import SERTask
+
+    xs, lens = batch()
+    emo, spk = torch.tensor([0, 1, 2, 1]), torch.tensor([0, 1, 2, 3])
+    args = argparse.Namespace(optim="adam", optim_conf={"lr": 0.01}, optim2=None, optim2_conf={},
+                              scheduler=None, scheduler_conf={}, exclude_weight_decay=False)
+    results = []
+    for split in (True, False):
+        model = build()
+        opts = SERTask.build_optimizers(args, model) if split else [torch.optim.Adam(model.parameters(), lr=0.01)]
+        assert len(opts) == (2 if split else 1)
+        for _ in range(3):
+            loss, _, _ = model(xs, lens, emotion=emo, speaker=spk)
+            for o in opts:
+                o.zero_grad()
+            loss.backward()
+            for o in opts:
+                o.step()
+        results.append(model.state_dict())
+    for k in results[0]:
+        torch.testing.assert_close(results[0][k], results[1][k])
+    assert args.optim2 == "adam" and args.optim2_conf == {"lr": 0.01}

@@ -167,3 +167,33 @@ def test_import_and_train_step_without_network_or_preprocessor():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode == 0 and "OK" in r.stdout, r.stderr[-2000:]
+
+
+def test_adversary_optimizer_and_steps(tiny):
+    """Reversed heads get optimizer 2 (optim2, default: a copy of optim); --adversary_steps trains them more."""
+    root, conf, lang, train, dev = tiny
+    out = root / "exp_adv"
+    ser_train.main(train_args(conf, lang, train, dev, out, 1)
+                   + ["--adversary_steps", "2", "--optim2", "adam", "--optim2_conf", "lr=0.05"])
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["adversary_steps"] == 2 and cfg["optim2"] == "adam" and cfg["optim2_conf"]["lr"] == 0.05
+    ckpt = torch.load(out / "checkpoint.pth", weights_only=False)
+    assert len(ckpt["optimizers"]) == 2
+    # The adversary optimizer holds exactly the head's parameters, optimizer 1 all the others.
+    model = ser_inference.SpeechEmotionRecognizer.from_model_dir(out).model
+    n_head = len(list(model.domain_heads.parameters()))
+    n_opt = [sum(len(g["params"]) for g in o["param_groups"]) for o in ckpt["optimizers"]]
+    assert n_opt == [len(list(model.parameters())) - n_head, n_head]
+    assert ckpt["optimizers"][1]["param_groups"][0]["lr"] == 0.05
+    # Resume with the two optimizers.
+    ser_train.main(train_args(conf, lang, train, dev, out, 2)
+                   + ["--adversary_steps", "2", "--optim2", "adam", "--optim2_conf", "lr=0.05", "--resume", "true"])
+    assert (out / "2epoch.pth").exists()
+
+
+def test_adversary_steps_need_an_adversary(tiny, capsys):
+    root, conf, lang, train, dev = tiny
+    noadv = root / "noadv.yaml"
+    noadv.write_text(yaml.safe_dump(dict(CONF, domain_heads=[])))
+    with pytest.raises(ValueError, match="adversary_steps 2 needs a reversed domain head"):
+        ser_train.main(train_args(noadv, lang, train, dev, root / "exp_noadv", 1) + ["--adversary_steps", "2"])
