@@ -77,6 +77,26 @@ def _with_adversary_steps(model, iterator, optimizer, options, distributed_optio
 class SERTrainer(Trainer):
     """``espnet2.train.trainer.Trainer`` plus schedule length, epoch UA and adversary steps."""
 
+    @staticmethod
+    def resume(checkpoint, model, reporter, optimizers, schedulers, scaler, ngpu: int = 0, strict: bool = True):
+        """ESPnet's resume, with one clear error when the optimizers no longer match.
+
+        A checkpoint written before a reversed domain head was added or removed
+        (optimizer 2 holds the adversaries) cannot be continued: say so instead
+        of torch's parameter-group size error.
+        """
+        states = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        saved = [[len(g["params"]) for g in o["param_groups"]] for o in states.get("optimizers", [])]
+        now = [[len(g["params"]) for g in o.param_groups] for o in optimizers]
+        if saved != now:
+            raise ValueError(
+                f"--resume: {checkpoint} was written by a different model/optimizer setup "
+                f"(parameters per optimizer group: saved {saved}, now {now}); the config changed "
+                "since that run: remove its output directory or train without --resume"
+            )
+        del states
+        Trainer.resume(checkpoint, model, reporter, optimizers, schedulers, scaler, ngpu=ngpu, strict=strict)
+
     @classmethod
     def build_options(cls, args: argparse.Namespace) -> SERTrainerOptions:
         return build_dataclass(SERTrainerOptions, args)

@@ -197,3 +197,13 @@ def test_adversary_steps_need_an_adversary(tiny, capsys):
     noadv.write_text(yaml.safe_dump(dict(CONF, domain_heads=[])))
     with pytest.raises(ValueError, match="adversary_steps 2 needs a reversed domain head"):
         ser_train.main(train_args(noadv, lang, train, dev, root / "exp_noadv", 1) + ["--adversary_steps", "2"])
+
+
+def test_resume_with_changed_optimizers_is_a_clear_error(tiny):
+    root, conf, lang, train, dev = tiny
+    out = root / "exp_change"
+    noadv = root / "noadv.yaml"
+    noadv.write_text(yaml.safe_dump(dict(CONF, domain_heads=[])))
+    ser_train.main(train_args(noadv, lang, train, dev, out, 1))
+    with pytest.raises(ValueError, match="written by a different model/optimizer setup.*remove its output"):
+        ser_train.main(train_args(conf, lang, train, dev, out, 2) + ["--resume", "true"])
