@@ -207,3 +207,23 @@ def test_resume_with_changed_optimizers_is_a_clear_error(tiny):
     ser_train.main(train_args(noadv, lang, train, dev, out, 1))
     with pytest.raises(ValueError, match="written by a different model/optimizer setup.*remove its output"):
         ser_train.main(train_args(conf, lang, train, dev, out, 2) + ["--resume", "true"])
+
+
+def test_shuffle_within_batch_redraws_training_batches(tiny):
+    """ESPnet's --shuffle_within_batch (used by the SER configs) re-draws batch composition every epoch."""
+    import argparse
+
+    from espnet_ser.tasks.ser import SERTask
+
+    root, conf, lang, train, dev = tiny
+    parser = SERTask.get_parser()
+    args = parser.parse_args(train_args(conf, lang, train, dev, root / "exp_swb", 1)
+                             + ["--shuffle_within_batch", "true"])
+    assert isinstance(args, argparse.Namespace)
+    from espnet2.train.distributed_utils import DistributedOption
+
+    factory = SERTask.build_iter_factory(args, distributed_option=DistributedOption(distributed=False),
+                                         mode="train")
+    sets = [[tuple(sorted(b)) for b in factory.build_iter(epoch).batch_sampler] for epoch in (1, 2)]
+    assert sorted(k for b in sets[0] for k in b) == sorted(k for b in sets[1] for k in b)
+    assert set(sets[0]) != set(sets[1])
