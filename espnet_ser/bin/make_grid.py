@@ -119,8 +119,11 @@ def _training() -> dict:
         "optim": "adam",
         "optim_conf": {"lr": 0.001, "weight_decay": 0.0},
         "max_epoch": 30,
-        "batch_type": "sorted",        # length-sorted fixed batches (ESPnet shuffles their order)
+        "batch_type": "sorted",
         "batch_size": 32,
+        # Re-draw the utterances of every batch each epoch (ESPnet otherwise keeps the
+        # length-sorted batches and only shuffles their order).
+        "shuffle_within_batch": True,
         "num_workers": 0,
         "grad_clip": 5.0,
         "best_model_criterion": [["valid", "acc", "max"], ["valid", "ua", "max"]],
