@@ -54,6 +54,7 @@ from espnet2.tasks.abs_task import AbsTask
 from espnet2.torch_utils.initialize import initialize
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet2.train.class_choices import ClassChoices
+from espnet2.samplers.abs_sampler import AbsSampler
 from espnet2.utils.types import int_or_none, str_or_none
 
 from espnet_ser.adapters.abs_adapter import AbsAdapter
@@ -274,6 +275,46 @@ def build_domain_heads(
     return heads, resolved
 
 
+class ReshuffledBatches(AbsSampler):
+    """Training batches whose composition is drawn anew every epoch, sizes kept.
+
+    What ``--shuffle_within_batch true`` means for this task.  ESPnet's
+    samplers fix which utterances share a batch once (by length for
+    ``sorted``/``folded``, by file order for ``unsorted``, i.e. one speaker
+    per batch, as utterance ids start with the speaker) and only shuffle the
+    batch order per epoch.  ESPnet's own ``shuffle_within_batch`` re-chunks
+    all utterances by the FIRST batch's size, which leaves a remainder batch,
+    possibly of one utterance, that batch norm rejects in training
+    ("Expected more than 1 value per channel"); the samplers themselves
+    spread the remainder over the batches.  ``generate(seed)`` (called by
+    ESPnet's SequenceIterFactory with ``epoch + seed``) deals all utterances
+    at random into batches of the sampler's sizes.  With length-bucketed
+    samplers the padding may grow as lengths get mixed.
+
+    Args:
+        batches: The batches of ESPnet's sampler (their sizes are kept).
+    """
+
+    def __init__(self, batches: Sequence[Sequence[str]]):
+        self.batches = [tuple(b) for b in batches]
+        self.sizes = [len(b) for b in self.batches]
+        self.keys = [k for b in self.batches for k in b]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def generate(self, seed: int) -> List[Tuple[str, ...]]:
+        order = np.random.RandomState(seed).permutation(len(self.keys))
+        out, start = [], 0
+        for size in self.sizes:
+            out.append(tuple(self.keys[i] for i in order[start:start + size]))
+            start += size
+        return out
+
+
 class SERTask(AbsTask):
     """Speech emotion recognition with domain heads (an ESPnet2 task)."""
 
@@ -404,6 +445,20 @@ class SERTask(AbsTask):
                 f"{sum(p.numel() for p in adv_params)} parameters of heads {[h.name for h in heads]}"
             )
         return optimizers
+
+    @classmethod
+    def build_sequence_iter_factory(cls, args: argparse.Namespace, iter_options, mode: str):
+        """ESPnet's iterator factory; ``--shuffle_within_batch true`` re-draws the
+        training batches every epoch with the sampler's batch sizes
+        (:class:`ReshuffledBatches`) instead of ESPnet's re-chunking."""
+        factory = super().build_sequence_iter_factory(args, iter_options, mode)
+        if getattr(factory, "shuffle_within_batch", False):
+            factory.shuffle_within_batch = False
+            if iter_options.train:
+                factory.sampler = ReshuffledBatches(factory.sampler.generate(args.seed))
+                logging.info(f"[{mode}] batches re-drawn every epoch ({len(factory.sampler)} batches, "
+                             "sizes of the sampler)")
+        return factory
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[

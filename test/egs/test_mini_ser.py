@@ -2,9 +2,9 @@
 
 The demo generates its own corpus, so this test needs no data: it copies the
 recipe (links kept) with the template and utils/ into a temporary repository,
-runs ``./run.sh`` with one fold, 8 utterances per speaker and 2 epochs, and
-checks the outputs of every stage of both experiments (baseline and
-adversarial) and the closing comparison table.
+runs ``./run.sh`` with one fold, one seed, 8 utterances per speaker and 2
+epochs, and checks the outputs of every stage of the three experiments
+(baseline, adversarial, speaker_norm) and the closing comparison table.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "egs" / "mini_ser" / "ser1"
-TAGS = ("baseline", "adversarial")
+TAGS = ("baseline", "adversarial", "speaker_norm")
 RESULT_KEYS = {"wa", "ua", "macro_f1", "n", "per_class", "per_speaker", "labels", "confusion"}
 # One fold of emodb_l2so, 10 speakers x 8 files (2 per emotion), 2 epochs.
-SHORT = ["--folds", "1", "--train_args", "--max_epoch 2",
+SHORT = ["--folds", "1", "--seeds", "0", "--train_args", "--max_epoch 2",
          "--local_data_opts", "--utts_per_speaker 8 --duration 1.0"]
 
 
@@ -69,7 +70,7 @@ def test_help_lists_stages_and_demo_defaults():
                   "6 scoring", "7 report", "8 pack"):
         assert stage in out, out
     # --help shows the demo's own defaults, not the template's.
-    assert "emodb_l2so" in out and "speaker" in out.split("--norm", 1)[1].split("\n", 1)[0]
+    assert "emodb_l2so" in out and "global" in out.split("--norm", 1)[1].split("\n", 1)[0]
 
 
 def test_unknown_option_is_one_line_error(tmp_path):
@@ -100,12 +101,13 @@ def test_demo_runs_every_stage(demo):
     spk = {s: set(_table(fold / s / "utt2spk").values()) for s in ("train", "dev", "test")}
     assert [len(spk[s]) for s in ("train", "dev", "test")] == [6, 2, 2]
     assert not (spk["test"] & (spk["train"] | spk["dev"])) and not (spk["dev"] & spk["train"])
-    # Stage 2: one feature matrix per utterance; stage 3: per-speaker normalised copies.
+    # Stage 2: one feature matrix per utterance; stage 3: globally and per-speaker normalised copies.
     assert set(_table(recipe / "dump" / "fbank" / "all" / "feats.scp")) == set(utt2spk)
-    norm = recipe / "dump" / "fbank_speaker" / "emodb_l2so" / "fold1"
-    for s in ("train", "dev", "test"):
-        assert set(_table(norm / s / "feats.scp")) == set(_table(fold / s / "utt2spk")), s
-    assert (norm / "labels" / "emotions.txt").read_text().split() == ["ang", "hap", "neu", "sad"]
+    for kind in ("global", "speaker"):
+        norm = recipe / "dump" / f"fbank_{kind}" / "emodb_l2so" / "fold1"
+        for s in ("train", "dev", "test"):
+            assert set(_table(norm / s / "feats.scp")) == set(_table(fold / s / "utt2spk")), (kind, s)
+        assert (norm / "labels" / "emotions.txt").read_text().split() == ["ang", "hap", "neu", "sad"]
     test_utts = set(_table(fold / "test" / "utt2spk"))
 
     for tag in TAGS:
@@ -145,9 +147,13 @@ def test_demo_trains_the_adversary_only_in_the_adversarial_model(demo):
     assert res.returncode == 0, _tail(res)
     cfg = {t: yaml.safe_load((recipe / "exp" / t / "seed0" / "fold1" / "config.yaml").read_text())
            for t in TAGS}
-    assert not cfg["baseline"]["domain_heads"]
+    assert not cfg["baseline"]["domain_heads"] and not cfg["speaker_norm"]["domain_heads"]
     assert [h["name"] for h in cfg["adversarial"]["domain_heads"]] == ["speaker"]
     assert cfg["adversarial"]["domain_heads"][0]["reverse"] is True
+    # The adversary's own optimizer and extra steps reached the trainer.
+    assert cfg["adversarial"]["adversary_steps"] == 3 and cfg["adversarial"]["optim2_conf"]["lr"] == 0.01
+    ckpt = torch.load(recipe / "exp" / "adversarial" / "seed0" / "fold1" / "checkpoint.pth", weights_only=False)
+    assert len(ckpt["optimizers"]) == 2
     log = {t: (recipe / "exp" / t / "seed0" / "fold1" / "train.log").read_text() for t in TAGS}
     assert "lambda_speaker" in log["adversarial"] and "lambda_speaker" not in log["baseline"]
     # The command-line override reached the trainer (2 epochs, not the config's 20).
@@ -164,7 +170,7 @@ def test_demo_prints_the_comparison_table(demo):
     head = lines[header[-1]]
     for col in ("WA (accuracy)", "UA (unweighted avg recall)", "speaker probe LR", "probe chance"):
         assert col in head, head
-    rows = {line.split()[0]: line for line in lines[header[-1] + 2:header[-1] + 4]}
+    rows = {line.split()[0]: line for line in lines[header[-1] + 2:header[-1] + 2 + len(TAGS)]}
     assert set(rows) == set(TAGS), lines[header[-1]:]
     # The printed numbers are the aggregates of exp/<tag>/results.json.
     for tag in TAGS:

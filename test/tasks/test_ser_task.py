@@ -227,3 +227,19 @@ def test_shuffle_within_batch_redraws_training_batches(tiny):
     sets = [[tuple(sorted(b)) for b in factory.build_iter(epoch).batch_sampler] for epoch in (1, 2)]
     assert sorted(k for b in sets[0] for k in b) == sorted(k for b in sets[1] for k in b)
     assert set(sets[0]) != set(sets[1])
+    assert sorted(map(len, sets[0])) == sorted(map(len, sets[1])) == [4] * 6
+
+
+def test_reshuffled_batches_keep_sizes_no_one_utterance_batch():
+    """ESPnet's shuffle_within_batch re-chunks by the first batch's size (33, 33, 32 -> 33, 33, 31+1);
+    ours keeps the sampler's sizes, so batch norm never sees a 1-utterance training batch."""
+    from espnet_ser.tasks.ser import ReshuffledBatches
+
+    keys = [f"u{i:03d}" for i in range(98)]
+    base = [tuple(keys[:33]), tuple(keys[33:66]), tuple(keys[66:])]
+    s = ReshuffledBatches(base)
+    assert len(s) == 3 and list(s) == base
+    e1, e2 = s.generate(1), s.generate(2)
+    for b in (e1, e2):
+        assert [len(x) for x in b] == [33, 33, 32] and sorted(k for x in b for k in x) == keys
+    assert e1 != e2 and s.generate(1) == e1  # new per epoch, reproducible
