@@ -220,7 +220,7 @@ def test_emodb_recipe_smoke_all_stages(emodb_smoke):
     """Every stage of egs/emodb/sier: no-adversary baseline, adversarial model, report, pack."""
     recipe, res = emodb_smoke
     assert res.returncode == 0, _tail(res)
-    tags = {"adv": "train_mfcc_global", "noadv": "train_cnn1_noadv_mfcc_global"}
+    tags = {"adv": "train_mfcc_speaker", "noadv": "train_cnn1_noadv_mfcc_speaker"}
     for tag in tags.values():
         exp = recipe / "exp" / tag
         _results(exp)
@@ -272,6 +272,6 @@ def test_failing_training_stops_the_recipe(emodb_smoke):
     res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--baseline_config", "",
                 "--stage", "4", "--stop_stage", "4", "--train_config", "conf/bad.yaml"], recipe, timeout=600)
     assert res.returncode != 0
-    log = recipe / "exp" / "bad_mfcc_global" / "seed0" / "fold1" / "train.log"
+    log = recipe / "exp" / "bad_mfcc_speaker" / "seed0" / "fold1" / "train.log"
     assert "train.log" in res.stderr + res.stdout, _tail(res)
     assert "num_blocks=5" in log.read_text()
