@@ -132,43 +132,8 @@ def _training() -> dict:
     }
 
 
-def cnn_bigru_config(depth: int, gamma: Optional[float], kernel: int, channels: int, gru: int, fc: int,
-                     input_size: int = 20) -> dict:
-    """Training config of the 2D CNN-biGRU model.
-
-    Raises:
-        GridError: the depth max-pools ``input_size`` features to an empty map.
-    """
-    if input_size // 2 ** depth == 0:
-        raise GridError(
-            f"make_grid: {depth} CNN layers max-pool {input_size} features to {input_size} // "
-            f"{2 ** depth} = 0 (empty feature map); use at most {input_size.bit_length() - 1} layers "
-            "or more features (--input-size)")
-    classifier_conf, heads = _heads(fc, gamma)
-    cfg = {
-        "frontend": "identity",
-        "encoder": "cnn_bigru",
-        "encoder_conf": {"num_blocks": depth, "kernel_size": kernel, "channels": channels,
-                         "gru_units": gru, "gru_layers": 1, "dropout": 0.2, "short_utterance": "pad"},
-        "pooling": "stats",
-        "classifier": "mlp",
-        "classifier_conf": classifier_conf,
-        "model_conf": {"embedding_size": None},
-        "domain_heads": heads,
-    }
-    cfg.update(_training())
-    return cfg
-
-
-def baseline_config(encoder: str, gamma: Optional[float], fc: int = BASE["fc"]) -> dict:
-    """Table 2 baselines: another encoder with the same heads and adversary."""
-    encoder_conf = {
-        # Sizes of Tu et al. 2019 / Li et al. 2020 are not published: the encoders' defaults
-        # (espnet_ser/encoders/{tdnn_bilstm,cnn_gru_1d}.py) are used.  cnn_gru_1d gets MFCCs
-        # here, not the paper's log-Mel + energy + pitch.
-        "tdnn_bilstm": {"dropout": 0.2},
-        "cnn_gru_1d": {"dropout": 0.2},
-    }[encoder]
+def _model_config(encoder: str, encoder_conf: dict, fc: int, gamma: Optional[float]) -> dict:
+    """Encoder + statistics pooling + the paper's heads (and adversary), with the training options."""
     classifier_conf, heads = _heads(fc, gamma)
     cfg = {
         "frontend": "identity",
@@ -182,6 +147,35 @@ def baseline_config(encoder: str, gamma: Optional[float], fc: int = BASE["fc"]) 
     }
     cfg.update(_training())
     return cfg
+
+
+def cnn_bigru_config(depth: int, gamma: Optional[float], kernel: int, channels: int, gru: int, fc: int,
+                     input_size: int = 20) -> dict:
+    """Training config of the 2D CNN-biGRU model.
+
+    Raises:
+        GridError: the depth max-pools ``input_size`` features to an empty map.
+    """
+    if input_size // 2 ** depth == 0:
+        raise GridError(
+            f"make_grid: {depth} CNN layers max-pool {input_size} features to {input_size} // "
+            f"{2 ** depth} = 0 (empty feature map); use at most {input_size.bit_length() - 1} layers "
+            "or more features (--input-size)")
+    return _model_config("cnn_bigru", {"num_blocks": depth, "kernel_size": kernel, "channels": channels,
+                                       "gru_units": gru, "gru_layers": 1, "dropout": 0.2,
+                                       "short_utterance": "pad"}, fc, gamma)
+
+
+def baseline_config(encoder: str, gamma: Optional[float], fc: int = BASE["fc"]) -> dict:
+    """Table 2 baselines: another encoder with the same heads and adversary."""
+    encoder_conf = {
+        # Sizes of Tu et al. 2019 / Li et al. 2020 are not published: the encoders' defaults
+        # (espnet_ser/encoders/{tdnn_bilstm,cnn_gru_1d}.py) are used.  cnn_gru_1d gets MFCCs
+        # here, not the paper's log-Mel + energy + pitch.
+        "tdnn_bilstm": {"dropout": 0.2},
+        "cnn_gru_1d": {"dropout": 0.2},
+    }[encoder]
+    return _model_config(encoder, encoder_conf, fc, gamma)
 
 
 def _dump(cfg: dict, why: str, what: str) -> str:
