@@ -178,6 +178,23 @@ def test_path_sh_without_python_env_fails_in_one_line(repo_copy, tmp_path):
     assert res.stderr.count("\n") == 1 and "run " in res.stderr and "tools/install.sh" in res.stderr
 
 
+@pytest.mark.parametrize("broken", ["no_stamp", "import_fails"])
+def test_path_sh_with_broken_venv_fails_in_one_line(repo_copy, broken):
+    # An interrupted tools/install.sh (no stamp yet) or a venv that cannot import
+    # the package: one line naming tools/install.sh, not a traceback stages later.
+    venv = repo_copy / "tools" / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 1\n" if broken == "import_fails" else "#!/bin/sh\nexit 0\n")
+    (venv / "bin" / "python").chmod(0o755)
+    if broken == "import_fails":
+        (venv / ".espnet_ser_installed").write_text("x\n")
+    res = _bash(". ./path.sh; echo rc=$?", cwd=repo_copy / "egs/TEMPLATE/ser1")
+    assert "rc=1" in res.stdout
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "tools/venv is incomplete or cannot import espnet_ser (run " in res.stderr
+    assert "tools/install.sh)" in res.stderr
+
+
 def test_path_sh_activates_repo_venv():
     if not (REPO / "tools" / "venv" / "bin" / "python").is_file():
         pytest.skip("tools/venv not installed")

@@ -14,6 +14,15 @@ MAIN_ROOT=$(cd "${_ser_recipe_dir}/../../.." && pwd)
 export MAIN_ROOT
 
 if [ -x "${MAIN_ROOT}/tools/venv/bin/python" ]; then
+  # An interrupted install leaves a venv without its stamp (tools/install.sh
+  # writes it last); a moved or damaged one cannot import the package.  Either
+  # way: one line now instead of a traceback stages later.
+  if [ ! -f "${MAIN_ROOT}/tools/venv/.espnet_ser_installed" ] \
+      || ! "${MAIN_ROOT}/tools/venv/bin/python" -c 'import espnet_ser' 2>/dev/null; then
+    echo "path.sh: ${MAIN_ROOT}/tools/venv is incomplete or cannot import espnet_ser (run ${MAIN_ROOT}/tools/install.sh)" >&2
+    # shellcheck disable=SC2317
+    return 1 2>/dev/null || exit 1
+  fi
   # What "activate" does, without its prompt handling (safe under set -u).
   export VIRTUAL_ENV=${MAIN_ROOT}/tools/venv
   export PATH=${VIRTUAL_ENV}/bin:${PATH}
