@@ -13,3 +13,7 @@ Sub-packages:
 """
 
 __version__ = "0.1.0"
+
+from espnet_ser.utils import quiet_imports as _quiet_imports
+
+_quiet_imports.install()
