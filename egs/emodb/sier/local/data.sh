@@ -2,9 +2,11 @@
 # Stage 1 of egs/emodb/sier: prepare Emo-DB as the Kaldi data directory
 # <datadir>/all (espnet_ser.corpora.emodb; labels: espnet_ser/corpora/maps/emodb.yaml).
 #
-# Usage: local/data.sh [--datadir data] [--speakers 03,08,...]
+# Usage: local/data.sh [--datadir data] [--speakers 03,08,...] [--download_dir downloads]
 # The corpus folder comes from $EMODB (db.sh: default ../../../../shared/corpora/emodb
-# when it exists); it must hold wav/03a01Fa.wav ...
+# when it exists); it must hold wav/03a01Fa.wav ...  When EMODB is empty, the release
+# zip is downloaded, checked against downloads/CHECKSUMS and extracted into
+# <download_dir>/emodb (espnet_ser.corpora.download; EMODB_URL overrides the URL).
 set -euo pipefail
 
 log() {
@@ -15,7 +17,8 @@ log() {
 # ---- defaults (each one an option: --name value) ----
 datadir=data             # output root: writes ${datadir}/all
 speakers=                # keep only these native speaker ids, comma-separated (e.g. 03,08,10,13); empty: all 10
-help_message="Usage: $0 [--datadir data] [--speakers 03,08,...]"
+download_dir=downloads    # where Emo-DB is downloaded when EMODB is empty
+help_message="Usage: $0 [--datadir data] [--speakers 03,08,...] [--download_dir downloads]"
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
@@ -25,6 +28,10 @@ help_message="Usage: $0 [--datadir data] [--speakers 03,08,...]"
 if [ $# -ne 0 ]; then
   echo "$0: unexpected arguments: $* (${help_message})" >&2
   exit 1
+fi
+if [ -z "${EMODB}" ]; then
+  log "EMODB is empty: downloading Emo-DB into ${download_dir} (set EMODB=/path/to/Emo-DB to use a copy you have)"
+  EMODB=$(python3 -m espnet_ser.bin.download_corpus --corpus emodb --download-dir "${download_dir}")
 fi
 check_db EMODB || exit 1
 

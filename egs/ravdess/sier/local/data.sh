@@ -4,11 +4,15 @@
 # espnet_ser/corpora/maps/ravdess.yaml).
 #
 # Usage: local/data.sh [--datadir data] [--synthetic false] [--speakers 01,02,...]
+#                      [--download_dir downloads]
 # The corpus folder comes from $RAVDESS (db.sh): Audio_Speech_Actors_01-24/ or a
 # folder with Actor_01/ ... Actor_24/.  RAVDESS=synthetic or --synthetic true
 # generates a synthetic tree in the release layout instead (espnet_ser.corpora.synth:
 # 24 actors, --synth_utts_per_speaker files each, 48 kHz) under db/ravdess_synth,
 # so every stage runs without the real corpus; its numbers say nothing about RAVDESS.
+# When RAVDESS is empty, the release's speech zip is downloaded, checked against the
+# MD5 published with it and extracted into <download_dir>/ravdess
+# (espnet_ser.corpora.download; RAVDESS_URL overrides the URL, RAVDESS_MD5 the MD5).
 set -euo pipefail
 
 log() {
@@ -24,7 +28,8 @@ synth_speakers=24        # actors of the synthetic tree (the release has 24)
 synth_utts_per_speaker=16    # files per synthetic actor (the release has 60)
 synth_seed=0             # seed of the synthetic tree (same seed = same bytes)
 speakers=                # keep only these native actor ids, comma-separated (e.g. 01,02,03,04); empty: all
-help_message="Usage: $0 [--datadir data] [--synthetic false] [--speakers 01,02,...]"
+download_dir=downloads   # where RAVDESS is downloaded when RAVDESS is empty
+help_message="Usage: $0 [--datadir data] [--synthetic false] [--speakers 01,02,...] [--download_dir downloads]"
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
@@ -48,6 +53,10 @@ if ${synthetic}; then
   fi
   corpus_dir=${synth_dir}
 else
+  if [ -z "${RAVDESS}" ]; then
+    log "RAVDESS is empty: downloading RAVDESS speech into ${download_dir} (set RAVDESS=/path/to/corpus to use a copy you have)"
+    RAVDESS=$(python3 -m espnet_ser.bin.download_corpus --corpus ravdess --download-dir "${download_dir}")
+  fi
   check_db RAVDESS || exit 1
   corpus_dir=${RAVDESS}
 fi
