@@ -63,7 +63,7 @@ check_db() {
   esac
   dir=${!var:-}
   if [ -z "${dir}" ]; then
-    echo "${var} is not set: ${where}; then set it in db.sh or the environment (${var}=/path/to/corpus ./run.sh), expected ${layout}" >&2
+    echo "${var} is not set: set it in db.sh or the environment (${var}=/path/to/corpus ./run.sh), expected ${layout}; ${where}" >&2
     return 1
   fi
   for sub in "${subs[@]}"; do
