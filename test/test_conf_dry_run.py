@@ -30,7 +30,7 @@ def test_reference_configs_found():
 
 @pytest.mark.parametrize("conf_path", CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
 def test_config_builds_and_trains_one_batch(conf_path, tmp_path):
-    from espnet_ser.bin.prepare_labels import LABEL_SOURCES
+    from espnet_ser.labels import LABEL_SOURCES
     from espnet_ser.tasks.ser import SERTask
 
     for name, (_, inv) in LABEL_SOURCES.items():

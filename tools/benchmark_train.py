@@ -22,7 +22,7 @@ import yaml
 
 
 def benchmark(conf_path, device, batch_size, frames, steps, warmup, input_size=None):
-    from espnet_ser.bin.prepare_labels import LABEL_SOURCES
+    from espnet_ser.labels import LABEL_SOURCES
     from espnet_ser.tasks.ser import SERTask
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -48,6 +48,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from espnet_ser.utils.data_dir import read_table, write_table
+
 PROG = "extract_feats"
 
 
@@ -87,17 +89,11 @@ def get_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------
 
 
-def _read_table(path: Path, allow_empty: bool = False) -> Dict[str, str]:
-    from espnet_ser.utils.data_dir import read_table
-
-    return read_table(path, allow_empty_value=allow_empty)
-
-
 def utterance_list(data_dir: Path, input_kind: str) -> List[str]:
     """Sorted utterance ids of a data dir (``utt2spk`` keys, the canonical key set)."""
     for name in ("utt2spk", "segments", "wav.scp") if input_kind == "audio" else ("utt2spk", "text"):
         if (data_dir / name).is_file():
-            return sorted(_read_table(data_dir / name, allow_empty=(name == "text")))
+            return sorted(read_table(data_dir / name, allow_empty_value=(name == "text")))
     raise FileNotFoundError(
         f"{data_dir}: no utt2spk, segments or wav.scp/text: not a data directory "
         "(run stage 1 / local/data.sh)"
@@ -113,15 +109,15 @@ def _inputs(data_dir: Path, utts: Sequence[str], input_kind: str) -> Dict[str, T
                 f"{data_dir}/text: missing; a text extractor needs transcripts (use an audio "
                 "extractor for a corpus without text)"
             )
-        text = _read_table(data_dir / "text", allow_empty=True)
+        text = read_table(data_dir / "text", allow_empty_value=True)
         for utt in utts:
             out[utt] = ("text", text.get(utt), None, None if utt in text else "no text entry")
         return out
     if not (data_dir / "wav.scp").is_file():
         raise FileNotFoundError(f"{data_dir}/wav.scp: missing (run stage 1 / local/data.sh)")
-    wav = _read_table(data_dir / "wav.scp")
+    wav = read_table(data_dir / "wav.scp")
     if (data_dir / "segments").is_file():
-        segs = _read_table(data_dir / "segments")
+        segs = read_table(data_dir / "segments")
         for utt in utts:
             if utt not in segs:
                 out[utt] = ("audio", None, None, "no segments entry")
@@ -177,7 +173,7 @@ def run_job(
     from tqdm import tqdm
 
     from espnet_ser.features import ExtractionError, build_extractor, load_feats_conf
-    from espnet_ser.features.ark_io import ArkWriter, write_scp
+    from espnet_ser.features.ark_io import ArkWriter
     from espnet_ser.features.audio import AudioError, load_audio
 
     name, conf = load_feats_conf(feats_conf)
@@ -265,8 +261,8 @@ def run_job(
             num_frames[utt] = int(feats.shape[0])
         bar.close()
 
-    write_scp(out_dir / f"utt2num_frames.{job}", num_frames)
-    write_scp(out_dir / f"skipped.{job}", skipped)
+    write_table(out_dir / f"utt2num_frames.{job}", num_frames)
+    write_table(out_dir / f"skipped.{job}", skipped)
     summary = {
         "job": job, "hash": digest, "name": name, "conf": resolved,
         "output_dim": extractor.output_dim, "frame_shift": extractor.frame_shift,
@@ -304,7 +300,6 @@ def merge_jobs(
     import yaml
 
     from espnet_ser.features import EXTRACTORS, load_feats_conf
-    from espnet_ser.features.ark_io import read_scp, write_scp
 
     name, conf = load_feats_conf(feats_conf)
     if name not in EXTRACTORS:
@@ -341,7 +336,7 @@ def merge_jobs(
             )
         for table, src in ((scp, f"feats.{j}.scp"), (frames, f"utt2num_frames.{j}"),
                            (skipped, f"skipped.{j}")):
-            part = read_scp(out_dir / src) if (out_dir / src).stat().st_size else {}
+            part = read_table(out_dir / src) if (out_dir / src).stat().st_size else {}
             dup = set(part) & set(table)
             if dup:
                 raise ValueError(f"{out_dir}/{src}: utterances also in another job: {_examples(dup)}")
@@ -364,9 +359,9 @@ def merge_jobs(
         raise ValueError(f"{out_dir}: {len(extra)} utterance(s) not in {data_dir}: {_examples(extra)} "
                          "(stale job outputs? delete them and re-run)")
 
-    write_scp(out_dir / "feats.scp", scp)
-    write_scp(out_dir / "utt2num_frames", frames)
-    write_scp(out_dir / "skipped", skipped)
+    write_table(out_dir / "feats.scp", scp)
+    write_table(out_dir / "utt2num_frames", frames)
+    write_table(out_dir / "skipped", skipped)
     with open(out_dir / "feats_conf.yaml", "w", encoding="utf-8") as f:
         f.write(f"# written by {PROG} --merge: output_dim {first['output_dim']}, "
                 f"frame_shift {first['frame_shift']}, sample_rate {first['sample_rate']}\n")

@@ -28,34 +28,30 @@ def make_shape_file(feats_dir, out=None) -> Path:
         FileNotFoundError: A required file is missing.
         ValueError: Malformed ``utt2num_frames`` or keys that differ from feats.scp.
     """
-    from espnet_ser.features.ark_io import read_matrix, read_scp
+    from espnet_ser.features.ark_io import read_matrix
+    from espnet_ser.utils.data_dir import read_table, write_table
 
     feats_dir = Path(feats_dir)
     scp, u2n = feats_dir / "feats.scp", feats_dir / "utt2num_frames"
     for f in (scp, u2n):
         if not f.is_file():
             raise FileNotFoundError(f"make_shape_file: {f} not found (run feature extraction first)")
-    frames = {}
-    for i, line in enumerate(u2n.read_text(encoding="utf-8").splitlines(), 1):
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            raise ValueError(f"{u2n}:{i}: expected '<utt> <num_frames>', got {line!r}")
-        frames[parts[0]] = int(parts[1])
-    scp_keys = [line.split(maxsplit=1)[0] for line in scp.read_text(encoding="utf-8").splitlines() if line.strip()]
+    frames = read_table(u2n)
+    for i, (utt, n) in enumerate(frames.items(), 1):
+        if not n.isdigit():
+            raise ValueError(f"{u2n}:{i}: expected '<utt> <num_frames>', got {utt!r} {n!r}")
+    specs = read_table(scp)
+    scp_keys = list(specs)
     if set(scp_keys) != set(frames):
         diff = sorted(set(scp_keys) ^ set(frames))
         raise ValueError(
             f"make_shape_file: {scp} and {u2n} list different utterances "
             f"({len(diff)}, e.g. {diff[:3]})"
         )
-    first = read_matrix(read_scp(scp)[scp_keys[0]])
+    first = read_matrix(specs[scp_keys[0]])
     dim = first.shape[1] if first.ndim == 2 else first.shape[0]
     out = Path(out) if out is not None else feats_dir / "speech_shape"
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for k in scp_keys:
-            f.write(f"{k} {frames[k]},{dim}\n")
-    tmp.replace(out)
+    write_table(out, {k: f"{int(frames[k])},{dim}" for k in scp_keys})
     return out
 
 

@@ -7,7 +7,8 @@ per experiment into ``--lang_dir``.  For every ``--set <data_dir>:<out_dir>``
 the file ``<out_dir>/<name>.int`` (``utt int``) is written for every utterance
 of the data dir, with ``-1`` where the label is absent (unlabelled utterance)
 or not in the inventory (e.g. a test speaker); the latter are counted in the
-log, never dropped.
+log, never dropped.  The streams and their file names are
+``espnet_ser.labels.LABEL_SOURCES``.
 
 Usage::
 
@@ -23,48 +24,17 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-#: data name -> (data-dir file, inventory file name)
-LABEL_SOURCES = {
-    "emotion": ("utt2emo", "emotions.txt"),
-    "speaker": ("utt2spk", "speakers.txt"),
-    "gender": ("utt2gender", "genders.txt"),
-    "corpus": ("utt2corpus", "corpora.txt"),
-    "lang": ("utt2lang", "langs.txt"),
-    "session": ("utt2session", "sessions.txt"),
-    "arousal": ("utt2arousal", "arousals.txt"),
-    "valence": ("utt2valence", "valences.txt"),
-    "dialog": ("utt2dialog", "dialogs.txt"),
-}
+from espnet_ser.labels import LABEL_SOURCES, read_label_list, write_label_list
+from espnet_ser.utils.data_dir import read_table, write_table
 
 logger = logging.getLogger("prepare_labels")
-
-
-def _read_table(path: Path) -> Dict[str, str]:
-    table = {}
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2:
-            raise ValueError(f"{path}:{i}: expected '<utt> <label>', got {line!r}")
-        if parts[0] in table:
-            raise ValueError(f"{path}:{i}: duplicate utterance {parts[0]}")
-        table[parts[0]] = parts[1].strip()
-    return table
 
 
 def _utts(data_dir: Path) -> List[str]:
     for name in ("utt2spk", "wav.scp"):
         if (data_dir / name).is_file():
-            return list(_read_table(data_dir / name))
+            return list(read_table(data_dir / name))
     raise FileNotFoundError(f"prepare_labels: {data_dir} has neither utt2spk nor wav.scp")
-
-
-def _write_lines(path: Path, lines: Sequence[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(f"{x}\n" for x in lines), encoding="utf-8")
-    tmp.replace(path)
 
 
 def make_inventory(
@@ -84,9 +54,9 @@ def make_inventory(
     src_path = Path(train_dir) / src
     if not src_path.is_file():
         raise FileNotFoundError(f"prepare_labels: {src_path} not found (needed for '{name}')")
-    train_labels = set(_read_table(src_path).values())
+    train_labels = set(read_table(src_path).values())
     if fixed_list is not None:
-        labels = [x.strip() for x in Path(fixed_list).read_text(encoding="utf-8").splitlines() if x.strip()]
+        labels = read_label_list(fixed_list, f"--inventory {name}")
         missing = sorted(train_labels - set(labels))
         if missing:
             raise ValueError(f"prepare_labels: training labels {missing} of '{name}' are not in {fixed_list}")
@@ -96,13 +66,13 @@ def make_inventory(
         raise ValueError(f"prepare_labels: '{name}' has fewer than 2 classes in {src_path}: {labels}")
     out = Path(lang_dir) / inv_name
     if out.is_file():
-        old = [x for x in out.read_text(encoding="utf-8").splitlines() if x]
+        old = read_label_list(out, str(out))
         if old != labels:
             raise ValueError(
                 f"prepare_labels: {out} exists with different labels; inventories are written "
                 "once per experiment (remove it to rebuild)"
             )
-    _write_lines(out, labels)
+    write_label_list(out, labels)
     return labels
 
 
@@ -115,10 +85,10 @@ def write_int_labels(data_dir, out_dir, name: str, labels: Sequence[str]) -> Dic
     """
     data_dir = Path(data_dir)
     src = data_dir / LABEL_SOURCES[name][0]
-    table = _read_table(src) if src.is_file() else {}
+    table = read_table(src) if src.is_file() else {}
     index = {lab: i for i, lab in enumerate(labels)}
-    lines, absent, unknown = [], 0, 0
-    for utt in sorted(_utts(data_dir), key=lambda x: x.encode("utf-8")):
+    out, absent, unknown = {}, 0, 0
+    for utt in _utts(data_dir):
         lab = table.get(utt)
         if lab is None:
             absent += 1
@@ -128,9 +98,9 @@ def write_int_labels(data_dir, out_dir, name: str, labels: Sequence[str]) -> Dic
             idx = -1
         else:
             idx = index[lab]
-        lines.append(f"{utt} {idx}")
-    _write_lines(Path(out_dir) / f"{name}.int", lines)
-    return {"n": len(lines), "absent": absent, "unknown": unknown}
+        out[utt] = str(idx)
+    write_table(Path(out_dir) / f"{name}.int", out)
+    return {"n": len(out), "absent": absent, "unknown": unknown}
 
 
 def main(argv=None) -> None:

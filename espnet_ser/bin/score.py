@@ -9,7 +9,7 @@ Usage:
 
 Writes into ``--out-dir``:
     results.json    ``{"wa", "ua", "macro_f1", "n", "per_class", "per_speaker",
-                    "labels", "confusion"}`` (DESIGN.md section 3; fractions in [0, 1])
+                    "labels", "confusion"}`` (espnet_ser.eval.metrics; fractions in [0, 1])
     confusion.txt   aligned table, rows = reference, columns = hypothesis
     confusion.png   the same as an image
     per_utt         ``<utt> <spk> <ref> <hyp>`` per scored utterance (used by the
@@ -27,14 +27,10 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from espnet_ser.eval.metrics import (
-    format_confusion,
-    read_label_list,
-    read_posteriors,
-    read_table,
-    score_posteriors,
-)
+from espnet_ser.eval.metrics import format_confusion, read_posteriors, score_posteriors
 from espnet_ser.eval.plots import plot_confusion
+from espnet_ser.labels import read_label_list
+from espnet_ser.utils.data_dir import read_table
 
 logger = logging.getLogger("espnet_ser.bin.score")
 
@@ -68,7 +64,7 @@ def score_dir(posteriors: str, labels: str, data_dir: str, out_dir: str, *, ref:
     Returns:
         The results dict written to ``results.json``.
     """
-    label_list = read_label_list(labels)
+    label_list = read_label_list(labels, "--labels")
     post = read_posteriors(posteriors, len(label_list))
     data = Path(data_dir)
     utt2ref = read_table(data / ref)

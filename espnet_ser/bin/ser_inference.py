@@ -119,9 +119,10 @@ def infer_scp(
         utterances (unreadable or wrong dimension) are listed with the reason
         in ``<output_dir>/skipped``.
     """
-    from espnet_ser.features.ark_io import ArkWriter, read_matrix, read_scp
+    from espnet_ser.features.ark_io import ArkWriter, read_matrix
+    from espnet_ser.utils.data_dir import read_table
 
-    table = read_scp(feats_scp)
+    table = read_table(feats_scp)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     point = embedding_point or _pick_embedding_point(model)

@@ -25,8 +25,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from espnet_ser.eval.metrics import read_table
 from espnet_ser.eval.probe import pool_mean_std, speaker_probe
+from espnet_ser.utils.data_dir import read_table
 
 logger = logging.getLogger("espnet_ser.bin.speaker_probe")
 

@@ -55,7 +55,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from espnet_ser.features.ark_io import load_scp, read_scp
+from espnet_ser.eval.metrics import wa_ua
+from espnet_ser.features.ark_io import load_scp
+from espnet_ser.labels import read_label_list
+from espnet_ser.utils.data_dir import read_table
 
 logger = logging.getLogger("espnet_ser.bin.svm_baseline")
 
@@ -115,8 +118,8 @@ def load_feature_set(name: str, feats_scp: Path, data_dir: Path) -> FeatureSet:
                 f"svm_baseline: {data_dir / table} not found (--{name}-dir must "
                 "be a Kaldi data directory with utt2spk and utt2emo)"
             )
-    utt2spk = read_scp(data_dir / "utt2spk")
-    utt2emo = read_scp(data_dir / "utt2emo")
+    utt2spk = read_table(data_dir / "utt2spk")
+    utt2emo = read_table(data_dir / "utt2emo")
     feats = load_scp(feats_scp)
 
     skipped: List[Tuple[str, str]] = []
@@ -236,17 +239,6 @@ def _decision_matrix(clf, x: np.ndarray, num_classes: int) -> np.ndarray:
     return full
 
 
-def _ua_wa(y_true: np.ndarray, y_pred: np.ndarray) -> Tuple[float, float]:
-    from sklearn.metrics import balanced_accuracy_score
-
-    with warnings.catch_warnings():
-        # Predicted-but-absent classes are fine here: UA averages the recall
-        # of the classes present in the reference.
-        warnings.simplefilter("ignore", UserWarning)
-        ua = float(balanced_accuracy_score(y_true, y_pred))
-    return ua, float(np.mean(y_true == y_pred))
-
-
 def _parse_grid(text: str) -> List[float]:
     try:
         grid = [float(v) for v in text.split(",") if v.strip()]
@@ -331,9 +323,7 @@ def run_svm_baseline(
         raise ValueError(f"svm_baseline: feature dimensions differ between sets: {dims}")
 
     if emotions is not None:
-        from espnet_ser.eval.metrics import read_label_list
-
-        classes = read_label_list(emotions)
+        classes = read_label_list(emotions, "--emotions")
     else:
         classes = sorted(
             {lab for lab in train.labels if lab is not None}, key=lambda s: s.encode()
@@ -381,7 +371,7 @@ def run_svm_baseline(
         for c in c_grid:
             clf = _fit(x_train, y_train, c, cw, seed, max_iter)
             pred = _decision_matrix(clf, x_dev, len(classes)).argmax(axis=1)
-            ua, wa = _ua_wa(y_dev, pred)
+            wa, ua = wa_ua(y_dev, pred)
             dev_scores.append({"c": c, "ua": ua, "wa": wa})
             logger.info("C=%g: dev UA %.4f WA %.4f", c, ua, wa)
         # max() keeps the first maximum: the smallest C among ties.
@@ -405,7 +395,7 @@ def run_svm_baseline(
     test_ua = test_wa = None
     if test_rows:
         y_test = np.array([index[test.labels[i]] for i in test_rows])
-        test_ua, test_wa = _ua_wa(y_test, pred[test_rows])
+        test_wa, test_ua = wa_ua(y_test, pred[test_rows])
         logger.info(
             "test UA (unweighted average recall) %.4f, WA (accuracy) %.4f on %d "
             "labelled utterances",

@@ -3,7 +3,8 @@
 Modules:
     metrics    ``compute_metrics(y_true, y_pred, labels, speakers)`` -> the per-fold
                ``results.json`` dict (WA, UA, macro-F1, per-class recall, per-speaker UA,
-               confusion); posterior / inventory readers; ``score_posteriors``
+               confusion); ``wa_ua``/``wa_ua_from_confusion``, the one WA/UA definition;
+               the posterior reader; ``score_posteriors``
     aggregate  discovery of ``[seed<S>/][<fold>/]decode_<set>/results.json``, mean ± std
                over folds x seeds, paired Wilcoxon / t-tests, RESULTS.md sections
     probe      ``speaker_probe(X (N, D), speakers (N,))``: closed-set logistic regression

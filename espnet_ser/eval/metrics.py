@@ -1,16 +1,28 @@
-"""Scoring of utterance-level emotion posteriors (pipeline stage 6).
+"""Scoring of utterance-level emotion posteriors (pipeline stage 6): the one WA/UA.
 
-The numbers follow DESIGN.md section 3:
+Definitions (used by scoring, the trainer's epoch ``wa``/``ua``, the SVM
+reference and the speaker probe: all call :func:`wa_ua` or
+:func:`wa_ua_from_confusion`):
 
-* WA (weighted accuracy) = plain accuracy over utterances;
+* WA (weighted accuracy) = plain accuracy over utterances
+  (= scikit-learn's ``accuracy_score``);
 * UA (unweighted average recall) = the mean of the per-class recalls over the
-  classes present in the reference (= scikit-learn's balanced accuracy);
+  classes present in the reference (= scikit-learn's
+  ``balanced_accuracy_score``; a class that is predicted but never true does
+  not enter it);
 * macro-F1 = the unweighted mean of per-class F1 over the classes that occur in
   the reference or in the hypothesis (scikit-learn's default label set; a class
   that is predicted but never true counts with F1 = 0).
 
 A class absent from the reference has no recall: its ``per_class`` entry is
 ``None`` (JSON ``null``), never a made-up 0 or 1, and it does not enter UA.
+
+``results.json`` (one per decode directory) holds the keys of
+:data:`RESULTS_KEYS`: ``wa``, ``ua``, ``macro_f1`` (fractions in [0, 1]),
+``n`` (scored utterances), ``per_class`` (label -> recall or null),
+``per_speaker`` (speaker -> UA over that speaker's utterances), ``labels``
+(the inventory order) and ``confusion`` (rows = reference, columns =
+hypothesis, in ``labels`` order).
 
 Example:
     >>> res = compute_metrics(["a", "a", "a", "b"], ["a", "a", "b", "b"], ["a", "b"])
@@ -22,43 +34,14 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
-#: Keys of a per-fold ``results.json`` (DESIGN.md section 3), in file order.
+#: Keys of a per-fold ``results.json``, in file order.
 RESULTS_KEYS = ("wa", "ua", "macro_f1", "n", "per_class", "per_speaker", "labels", "confusion")
-
-
-def read_label_list(path: str | Path) -> List[str]:
-    """Read a label inventory (``emotions.txt``: one label per line, index = line number).
-
-    Args:
-        path: inventory file.
-
-    Returns:
-        The labels in file order.
-
-    Raises:
-        FileNotFoundError: if the file is missing.
-        ValueError: on an empty file, a blank line, whitespace inside a label or a duplicate.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: label inventory not found (stage 3 writes emotions.txt; pass --labels)")
-    labels: List[str] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        label = line.strip()
-        if not label or len(label.split()) != 1:
-            raise ValueError(f"{path}:{lineno}: expected exactly one label per line, got {line!r}")
-        if label in labels:
-            raise ValueError(f"{path}:{lineno}: duplicate label {label!r}")
-        labels.append(label)
-    if not labels:
-        raise ValueError(f"{path}: label inventory is empty")
-    return labels
 
 
 def read_posteriors(path: str | Path, num_classes: int) -> Dict[str, np.ndarray]:
@@ -76,26 +59,24 @@ def read_posteriors(path: str | Path, num_classes: int) -> Dict[str, np.ndarray]
         ValueError: on a wrong column count, a non-number, a non-finite value,
             a duplicate utterance or an empty file.
     """
+    from espnet_ser.utils.data_dir import read_table
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: posterior file not found (stage 5 writes decode_<set>/posteriors)")
     post: Dict[str, np.ndarray] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        fields = line.split()
-        if len(fields) != num_classes + 1:
+    # read_table rejects blank lines, so line i of the file is entry i.
+    for lineno, (utt, value) in enumerate(read_table(path).items(), 1):
+        fields = value.split()
+        if len(fields) != num_classes:
             raise ValueError(
                 f"{path}:{lineno}: expected utt + {num_classes} posteriors (one per line of the "
-                f"label inventory), got {len(fields) - 1} values"
+                f"label inventory), got {len(fields)} values"
             )
-        utt = fields[0]
-        if utt in post:
-            raise ValueError(f"{path}:{lineno}: duplicate utterance {utt!r}")
         try:
-            vec = np.array([float(v) for v in fields[1:]], dtype=np.float64)
+            vec = np.array([float(v) for v in fields], dtype=np.float64)
         except ValueError:
-            raise ValueError(f"{path}:{lineno}: non-numeric posterior in {line!r}") from None
+            raise ValueError(f"{path}:{lineno}: non-numeric posterior in {value!r}") from None
         if not np.all(np.isfinite(vec)):
             raise ValueError(f"{path}:{lineno}: non-finite posterior for {utt!r} (nan/inf from the model?)")
         post[utt] = vec
@@ -110,13 +91,58 @@ def _recalls(confusion: np.ndarray) -> List[Optional[float]]:
     return [float(confusion[i, i] / support[i]) if support[i] > 0 else None for i in range(len(support))]
 
 
+def wa_ua_from_confusion(confusion) -> Tuple[Optional[float], Optional[float]]:
+    """WA and UA from a confusion matrix: the project's one definition of both.
+
+    Args:
+        confusion: (C, C) counts, rows = reference, columns = hypothesis (numpy
+            array, nested lists or a CPU torch tensor).
+
+    Returns:
+        ``(wa, ua)``: accuracy, and the mean recall over the classes with a
+        non-zero row (classes present in the reference); ``(None, None)`` for
+        an empty matrix.
+    """
+    conf = np.asarray(confusion, dtype=np.float64)
+    if conf.ndim != 2 or conf.shape[0] != conf.shape[1]:
+        raise ValueError(f"wa_ua_from_confusion: expected a (C, C) matrix, got shape {conf.shape}")
+    total = conf.sum()
+    if total == 0:
+        return None, None
+    recalls = [r for r in _recalls(conf) if r is not None]
+    return float(np.trace(conf) / total), float(np.mean(recalls))
+
+
+def wa_ua(y_true: Sequence[Hashable], y_pred: Sequence[Hashable]) -> Tuple[float, float]:
+    """WA and UA of a reference/hypothesis pair (equal to scikit-learn's
+    ``accuracy_score`` and ``balanced_accuracy_score``).
+
+    Args:
+        y_true: (N,) reference labels (any hashable, e.g. str or int).
+        y_pred: (N,) hypothesis labels.
+
+    Returns:
+        ``(wa, ua)``, fractions in [0, 1].
+
+    Raises:
+        ValueError: on empty input or a length mismatch.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred = list(y_true), list(y_pred)
+    if not y_true or len(y_true) != len(y_pred):
+        raise ValueError(f"wa_ua: need equally long non-empty sequences, got {len(y_true)} and {len(y_pred)}")
+    labels = sorted(set(y_true) | set(y_pred), key=repr)
+    return wa_ua_from_confusion(confusion_matrix(y_true, y_pred, labels=labels))
+
+
 def compute_metrics(
     y_true: Sequence[str],
     y_pred: Sequence[str],
     labels: Sequence[str],
     speakers: Optional[Sequence[str]] = None,
 ) -> dict:
-    """Compute the per-fold result dictionary of DESIGN.md section 3.
+    """Compute the per-fold result dictionary (``results.json``, see the module docstring).
 
     Args:
         y_true: (N,) reference labels, each in ``labels``.
@@ -132,7 +158,7 @@ def compute_metrics(
     Raises:
         ValueError: on empty input, length mismatch or a label outside ``labels``.
     """
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    from sklearn.metrics import confusion_matrix, f1_score
 
     labels = list(labels)
     n = len(y_true)
@@ -154,14 +180,15 @@ def compute_metrics(
     recalls = _recalls(conf)
     per_speaker: Dict[str, float] = {}
     if speakers is not None:
-        spk_arr = np.asarray(speakers)
-        t_arr, p_arr = np.asarray(y_true), np.asarray(y_pred)
-        for spk in sorted(set(speakers)):
-            sel = spk_arr == spk
-            per_speaker[spk] = _balanced_accuracy(t_arr[sel], p_arr[sel])
+        index = {lab: i for i, lab in enumerate(labels)}
+        by_spk: Dict[str, np.ndarray] = {}
+        for spk, t, p in zip(speakers, y_true, y_pred):
+            by_spk.setdefault(spk, np.zeros_like(conf))[index[t], index[p]] += 1
+        per_speaker = {spk: wa_ua_from_confusion(by_spk[spk])[1] for spk in sorted(by_spk)}
+    wa, ua = wa_ua_from_confusion(conf)
     return {
-        "wa": float(accuracy_score(y_true, y_pred)),
-        "ua": _balanced_accuracy(np.asarray(y_true), np.asarray(y_pred)),
+        "wa": wa,
+        "ua": ua,
         "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
         "n": n,
         "per_class": {lab: rec for lab, rec in zip(labels, recalls)},
@@ -169,18 +196,6 @@ def compute_metrics(
         "labels": labels,
         "confusion": conf.astype(int).tolist(),
     }
-
-
-def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Balanced accuracy over the classes present in ``y_true`` (no warning for extra predicted classes)."""
-    from sklearn.metrics import balanced_accuracy_score
-    import warnings
-
-    with warnings.catch_warnings():
-        # sklearn warns when y_pred holds classes absent from y_true; that is expected
-        # per speaker / per fold and does not change the value (those classes are excluded).
-        warnings.simplefilter("ignore", UserWarning)
-        return float(balanced_accuracy_score(y_true, y_pred))
 
 
 def score_posteriors(
@@ -262,18 +277,8 @@ def format_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str]) 
     return "\n".join(lines) + "\n"
 
 
-def read_table(path: str | Path) -> Dict[str, str]:
-    """Read a Kaldi ``<key> <value>`` table of a data directory (utt2emo, utt2spk).
-
-    Thin wrapper of :func:`espnet_ser.utils.data_dir.read_table` (the project's one table reader).
-    """
-    from espnet_ser.utils.data_dir import read_table as _read_table
-
-    return dict(_read_table(path))
-
-
 def check_results(res: Mapping) -> None:
-    """Validate a per-fold results dict against the DESIGN.md section 3 schema.
+    """Validate a per-fold results dict against the ``results.json`` schema (module docstring).
 
     Raises:
         ValueError: naming the first offending key.

@@ -1,4 +1,4 @@
-"""Closed-set speaker probe on frozen utterance embeddings (DESIGN.md section 5).
+"""Closed-set speaker probe on frozen utterance embeddings.
 
 How much speaker identity is left in an embedding: each speaker's utterances
 are dealt into cross-validation folds; for each fold a logistic regression
@@ -20,6 +20,8 @@ import warnings
 from typing import Dict, List, Sequence
 
 import numpy as np
+
+from espnet_ser.eval.metrics import wa_ua
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +85,6 @@ def speaker_probe(X: np.ndarray, speakers: Sequence[str], *, seed: int = 0, n_fo
         ValueError: on shape mismatch, non-finite values or fewer than 2 usable speakers.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
@@ -116,8 +117,7 @@ def speaker_probe(X: np.ndarray, speakers: Sequence[str], *, seed: int = 0, n_fo
             mlp = MLPClassifier(hidden_layer_sizes=(mlp_hidden,), solver=solver, max_iter=500, alpha=1e-3,
                                 random_state=seed).fit(Xtr, spk[tr])
             hyp["mlp"][te] = mlp.predict(Xte)
-    out: Dict = {f"{name}_bacc": float(balanced_accuracy_score(spk[used], h[used].astype(spk.dtype)))
-                 for name, h in hyp.items()}
+    out: Dict = {f"{name}_bacc": wa_ua(spk[used], h[used].astype(spk.dtype))[1] for name, h in hyp.items()}
     out.update({
         "chance": 1.0 / n_spk,
         "n_speakers": n_spk,

@@ -69,6 +69,7 @@ from espnet_ser.encoders.mlp_encoder import MLPEncoder
 from espnet_ser.encoders.tdnn_bilstm import TDNNBiLSTMEncoder
 from espnet_ser.heads.abs_classifier import AbsClassifier
 from espnet_ser.heads.mlp_classifier import MLPClassifier
+from espnet_ser.labels import DOMAIN_LABEL_NAMES, LABEL_NAMES, inventory_name, read_label_list
 from espnet_ser.models.domain_head import ATTACH_POINTS, DomainHead
 from espnet_ser.models.ser_model import ESPnetSERModel
 from espnet_ser.pooling.abs_pooling import AbsPooling
@@ -76,19 +77,6 @@ from espnet_ser.pooling.mean_pooling import MeanPooling
 from espnet_ser.pooling.stats_pooling import StatsPooling
 from espnet_ser.tasks.collate import SERCollateFn
 from espnet_ser.tasks.ser_trainer import SERTrainer
-
-#: Label streams a model may read (text_int files, -1 = unknown).
-LABEL_NAMES = (
-    "emotion",
-    "speaker",
-    "gender",
-    "corpus",
-    "lang",
-    "session",
-    "arousal",
-    "valence",
-    "dialog",
-)
 
 #: Keys allowed in one ``domain_heads`` entry.
 DOMAIN_HEAD_KEYS = (
@@ -161,36 +149,6 @@ def _yaml_list(value: str):
     return parsed
 
 
-def read_label_list(value, what: str) -> List[str]:
-    """Label inventory from a file path (one label per line) or a list.
-
-    Args:
-        value: Path (str/Path) or sequence of labels.
-        what: Option name for error messages.
-
-    Returns:
-        Labels in class-index order.
-    """
-    if isinstance(value, (list, tuple)):
-        labels = [str(v) for v in value]
-    elif isinstance(value, (str, Path)):
-        path = Path(value)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{what}: label list {path} not found; write it with "
-                "python -m espnet_ser.bin.prepare_labels"
-            )
-        labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        labels = [x for x in labels if x]
-    else:
-        raise ValueError(f"{what}: expected a label-list path or a list, got {type(value).__name__}")
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"{what}: duplicate labels in {value}")
-    if len(labels) < 2:
-        raise ValueError(f"{what}: need at least 2 labels, got {labels}")
-    return labels
-
-
 def input_size_from_shape_file(shape_file: str) -> int:
     """Feature dimension D from the first line of an ESPnet shape file ``utt T,D``."""
     with open(shape_file, encoding="utf-8") as f:
@@ -213,7 +171,7 @@ def build_domain_heads(
         point_sizes: Vector size at each attach point.
         label_dir: Where to look for an entry without ``label_list``/``labels``:
             the directory of ``--emotion_list``, with the inventory names of
-            ``espnet_ser.bin.prepare_labels`` (``speaker`` -> speakers.txt).
+            ``espnet_ser.labels.LABEL_SOURCES`` (``speaker`` -> speakers.txt).
 
     Returns:
         The heads and the entries with ``label_list`` resolved to a list
@@ -231,23 +189,21 @@ def build_domain_heads(
             )
         e = dict(entry)
         e.setdefault("data_name", e["name"])
-        if e["data_name"] not in LABEL_NAMES or e["data_name"] == "emotion":
+        if e["data_name"] not in DOMAIN_LABEL_NAMES:
             raise ValueError(
                 f"domain_heads[{i}] ({e['name']}): data_name '{e['data_name']}' is not a "
-                f"domain label stream; choose one of {[n for n in LABEL_NAMES if n != 'emotion']}"
+                f"domain label stream; choose one of {list(DOMAIN_LABEL_NAMES)}"
             )
         if "labels" in e and "label_list" in e:
             raise ValueError(f"domain_heads[{i}] ({e['name']}): give label_list or labels, not both")
         src = e.pop("label_list", None) if "labels" not in e else e["labels"]
         if src is None:
-            from espnet_ser.bin.prepare_labels import LABEL_SOURCES
-
             if label_dir is None:
                 raise ValueError(
                     f"domain_heads[{i}] ({e['name']}): give label_list (file) or labels (list)"
                 )
-            src = label_dir / LABEL_SOURCES[e["data_name"]][1]
-        e["labels"] = read_label_list(src, f"domain_heads[{i}] ({e['name']}) label_list")
+            src = label_dir / inventory_name(e["data_name"])
+        e["labels"] = read_label_list(src, f"domain_heads[{i}] ({e['name']}) label_list", min_labels=2)
         attach = e.get("attach", "embedding")
         if attach not in point_sizes:
             raise ValueError(
@@ -498,7 +454,7 @@ class SERTask(AbsTask):
         label_dir = (
             Path(args.emotion_list).parent if isinstance(args.emotion_list, (str, Path)) else None
         )
-        emotion_labels = read_label_list(args.emotion_list, "--emotion_list")
+        emotion_labels = read_label_list(args.emotion_list, "--emotion_list", min_labels=2)
         args.emotion_list = emotion_labels
 
         input_size = getattr(args, "input_size", None)

@@ -8,7 +8,8 @@
 * After each train and valid epoch, registers ``wa`` (weighted accuracy) and
   ``ua`` (unweighted accuracy = macro recall over the classes present) computed
   from the confusion matrix of the WHOLE epoch, not averaged per batch
-  (per-batch UA is noisy and biased on small batches).  Use
+  (per-batch UA is noisy and biased on small batches), with the definition
+  that scoring uses (``espnet_ser.eval.metrics.wa_ua_from_confusion``).  Use
   ``--best_model_criterion valid ua max`` or ``valid acc max``.  Under DDP the
   confusion matrix is summed over workers; under DataParallel (``--ngpu`` > 1
   without DDP) replica buffers are discarded, so use DDP for ``ua``.
@@ -28,6 +29,8 @@ from espnet2.torch_utils.device_funcs import to_device
 from espnet2.train.trainer import Trainer, TrainerOptions
 from espnet2.utils.build_dataclass import build_dataclass
 
+from espnet_ser.eval.metrics import wa_ua_from_confusion
+
 
 @dataclasses.dataclass
 class SERTrainerOptions(TrainerOptions):
@@ -38,27 +41,6 @@ class SERTrainerOptions(TrainerOptions):
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "module", model)
-
-
-def confusion_wa_ua(confusion: torch.Tensor):
-    """WA and UA from a confusion matrix (rows = reference).
-
-    Args:
-        confusion: Counts (C, C).
-
-    Returns:
-        (wa, ua) floats, or (None, None) if the matrix is empty.  UA averages
-        the recall of the classes that occur (rows with a non-zero sum).
-    """
-    conf = confusion.double()
-    total = conf.sum()
-    if total == 0:
-        return None, None
-    wa = float(conf.diag().sum() / total)
-    support = conf.sum(1)
-    present = support > 0
-    ua = float((conf.diag()[present] / support[present]).mean())
-    return wa, ua
 
 
 def _with_adversary_steps(model, iterator, optimizer, options, distributed_option):
@@ -151,7 +133,7 @@ class SERTrainer(Trainer):
         conf = m.epoch_confusion.clone()
         if distributed_option.distributed:
             torch.distributed.all_reduce(conf)
-        wa, ua = confusion_wa_ua(conf)
+        wa, ua = wa_ua_from_confusion(conf.cpu().numpy())
         if wa is None:
             return
         # One extra reporter step holding only these keys: the other keys get

@@ -82,12 +82,24 @@ def _fix_hint(d: PathLike) -> str:
     return f"(run utils/fix_data_dir.sh {d})"
 
 
-def _read_lines(path: PathLike) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+def read_lines(path: PathLike) -> list[str]:
+    """Lines of a UTF-8 text file (``-`` = stdin), without line ends.
+
+    Only ``\n`` (and a ``\r`` before it) ends a line.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        DataDirError: the file is not UTF-8 (names the byte offset).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        if str(path) == "-":
+            path = "<stdin>"
+            text = sys.stdin.buffer.read().decode("utf-8")
+        else:
+            path = Path(path)
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no such file")
+            text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise DataDirError(
             f"{path}: not valid UTF-8 at byte {e.start} (re-encode the file as UTF-8)"
@@ -114,14 +126,16 @@ def _parse_line(path: PathLike, lineno: int, line: str) -> tuple[str, str]:
 
 
 def read_table(path: PathLike, *, allow_empty_value: bool = False) -> dict[str, str]:
-    """Read a Kaldi table ``key value...`` into a dict, keeping file order.
+    """Read a Kaldi text table ``key value...`` into a dict, keeping file order.
 
-    The value is the rest of the line after the first run of spaces/tabs
+    The project's one reader of text tables: data-directory files, ``feats.scp``,
+    ``utt2num_frames``, ``text``, ``posteriors``, shape files (archives are read
+    through :mod:`espnet_ser.features.ark_io`).  The value is the rest of the line after the first run of spaces/tabs
     (trailing whitespace removed), so ``text`` and pipes in ``wav.scp`` keep
     their inner spacing.
 
     Args:
-        path: table file.
+        path: table file (``-`` = stdin).
         allow_empty_value: accept key-only lines (value ``""``); by default
             they are an error because every table in a data dir needs a value.
 
@@ -135,7 +149,7 @@ def read_table(path: PathLike, *, allow_empty_value: bool = False) -> dict[str, 
     """
     table: dict[str, str] = {}
     first_line: dict[str, int] = {}
-    for lineno, line in enumerate(_read_lines(path), 1):
+    for lineno, line in enumerate(read_lines(path), 1):
         key, value = _parse_line(path, lineno, line)
         if not value and not allow_empty_value:
             raise DataDirError(
@@ -175,10 +189,12 @@ def write_table(path: PathLike, table: Mapping[str, str]) -> None:
         if "\n" in value or "\r" in value:
             raise DataDirError(f"{path}: value of {key!r} contains a newline (one entry per line)")
         lines.append(f"{key} {value.strip()}\n")
-    _atomic_write(path, "".join(lines))
+    write_text(path, "".join(lines))
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def write_text(path: PathLike, content: str) -> None:
+    """Write ``content`` to ``path`` atomically (temporary file + rename), mode 0644."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -199,7 +215,7 @@ def read_list(path: PathLike) -> list[str]:
         FileNotFoundError: ``path`` does not exist.
     """
     out = []
-    for line in _read_lines(path):
+    for line in read_lines(path):
         tokens = line.split()
         if tokens and not tokens[0].startswith("#"):
             out.append(tokens[0])
@@ -418,7 +434,7 @@ def _read_table_lenient(path: Path) -> tuple[dict[str, str], list[str]]:
     """
     table: dict[str, str] = {}
     notes = []
-    for lineno, line in enumerate(_read_lines(path), 1):
+    for lineno, line in enumerate(read_lines(path), 1):
         if not line.strip():
             notes.append(f"{path}:{lineno}: blank line dropped")
             continue
@@ -517,7 +533,7 @@ def fix_data_dir(d: PathLike) -> dict:
     backup.mkdir(exist_ok=True)
     for name in names:
         shutil.copy2(d / name, backup / name)
-    _atomic_write(backup / "removed", "".join(removed_lines))
+    write_text(backup / "removed", "".join(removed_lines))
     for name, table in new.items():
         write_table(d / name, table)
 
@@ -597,7 +613,7 @@ def write_data_dir(
             write_table(tmp / "spk2utt", derived)
             if skipped is not None:
                 lines = [f"{k} {' '.join(str(r).split()) or 'unknown'}\n" for k, r in sorted(skipped.items())]
-                _atomic_write(tmp / "skipped", "".join(lines))
+                write_text(tmp / "skipped", "".join(lines))
             validate_data_dir(tmp)
         except DataDirError as e:
             # Name the target, not the temporary directory the user never sees.
@@ -890,7 +906,7 @@ def split_data(d: PathLike, n: int, *, by_speaker: bool = False) -> list[Path]:
         for i in range(n):
             utts = {u for unit in units[starts[i]:starts[i + 1]] for u in unit}
             write_data_dir(tmp / str(i + 1), _filter_tables(tables, utts), log_level=logging.DEBUG)
-        _atomic_write(tmp / ".source_hash", digest + "\n")
+        write_text(tmp / ".source_hash", digest + "\n")
         os.chmod(tmp, 0o755)
         _replace_dir(tmp, split_dir)
     finally:
@@ -924,22 +940,9 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _read_stream_table(paths: Sequence[str]) -> dict[str, str]:
-    if not paths:
-        lines = sys.stdin.read().split("\n")
-        src = "<stdin>"
-        table: dict[str, str] = {}
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            key, value = _parse_line(src, lineno, line)
-            if not value:
-                raise DataDirError(f"{src}:{lineno}: key {key!r} has no value")
-            if key in table:
-                raise DataDirError(f"{src}:{lineno}: duplicate key {key!r}")
-            table[key] = value
-        return table
-    table = {}
-    for p in paths:
+    """One table from several files (keys unique across them), or stdin without files."""
+    table: dict[str, str] = {}
+    for p in paths or ["-"]:
         for k, v in read_table(p).items():
             if k in table:
                 raise DataDirError(f"{p}: duplicate key {k!r} (also in an earlier file)")

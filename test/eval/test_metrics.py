@@ -9,10 +9,12 @@ from espnet_ser.eval.metrics import (
     check_results,
     compute_metrics,
     format_confusion,
-    read_label_list,
     read_posteriors,
     score_posteriors,
+    wa_ua,
+    wa_ua_from_confusion,
 )
+from espnet_ser.labels import read_label_list
 
 LABELS = ["ang", "hap", "neu"]
 
@@ -55,6 +57,33 @@ def test_per_speaker_ua():
     assert res["per_speaker"] == pytest.approx({"s1": 0.75, "s2": 0.5})
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_wa_ua_is_sklearns_accuracy_and_balanced_accuracy(seed):
+    """The one WA/UA definition equals scikit-learn's, also with predicted-only classes."""
+    import warnings
+
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    rng = np.random.default_rng(seed)
+    ref = rng.integers(0, 4, size=50)          # classes 0..3 in the reference
+    hyp = rng.integers(0, 6, size=50)          # 4, 5 only predicted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = (accuracy_score(ref, hyp), balanced_accuracy_score(ref, hyp))
+    assert wa_ua(ref, hyp) == pytest.approx(expected)
+
+
+def test_wa_ua_from_confusion_matches_trainer_input():
+    import torch
+
+    conf = torch.tensor([[5, 1, 0], [1, 1, 0], [0, 0, 0]])  # class 2 absent: not in UA
+    wa, ua = wa_ua_from_confusion(conf.numpy())
+    assert wa == pytest.approx(6 / 8) and ua == pytest.approx((5 / 6 + 1 / 2) / 2)
+    assert wa_ua_from_confusion([[0, 0], [0, 0]]) == (None, None)
+    with pytest.raises(ValueError, match="wa_ua"):
+        wa_ua([], [])
+
+
 def test_label_outside_inventory_rejected():
     with pytest.raises(ValueError, match="not in the inventory"):
         compute_metrics(["ang", "xxx"], ["ang", "ang"], ["ang", "hap"])
@@ -93,7 +122,7 @@ def test_score_posteriors_ignores_unlabelled_and_rejects_unknown_label():
 def test_readers_reject_bad_files(tmp_path):
     lab = tmp_path / "emotions.txt"
     lab.write_text("ang\nhap\nang\n")
-    with pytest.raises(ValueError, match="duplicate label"):
+    with pytest.raises(ValueError, match=r"emotions.txt:3: duplicate label 'ang'"):
         read_label_list(lab)
     with pytest.raises(FileNotFoundError, match="label inventory not found"):
         read_label_list(tmp_path / "none.txt")
@@ -103,6 +132,9 @@ def test_readers_reject_bad_files(tmp_path):
         read_posteriors(post, 2)
     post.write_text("u1 0.1 nan\n")
     with pytest.raises(ValueError, match="non-finite"):
+        read_posteriors(post, 2)
+    post.write_text("u1 0.1 0.9\nu1 0.5 0.5\n")
+    with pytest.raises(ValueError, match=r"posteriors:2: duplicate key 'u1'"):
         read_posteriors(post, 2)
 
 
