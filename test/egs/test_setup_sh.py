@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,6 +111,9 @@ def test_setup_creates_recipe(repo_copy):
     assert "conf/ (copy: " in res.stdout and "| sed" not in res.stdout
     for name in ("cmd.sh", "conf", "run.sh", "local"):
         assert (recipe / name).exists() and not (recipe / name).is_symlink(), name
+    # The feature configs are shared, not copied.
+    assert os.readlink(recipe / "conf" / "feats") == "../../../TEMPLATE/ser1/conf/feats"
+    assert "conf/feats -> ../../../TEMPLATE/ser1/conf/feats" in res.stdout
     assert (recipe / "cmd.sh").read_text() == (repo_copy / "egs/TEMPLATE/ser1/cmd.sh").read_text()
     assert os.listdir(recipe / "local") == []
     assert os.access(recipe / "run.sh", os.X_OK)
@@ -135,7 +139,41 @@ def test_setup_run_sh_help_lists_stages_and_defaults(repo_copy):
     assert "Stages" in out
     assert "--stage" in out and "--stop-stage" in out
     # The recipe's own default reached ser.sh.
-    assert "--corpus" in out and "foo" in out
+    run_sh = repo_copy / "egs" / "foo" / "bar" / "run.sh"
+    run_sh.write_text(run_sh.read_text().replace('--protocol ""', "--protocol foo_l2so"))
+    res = _run(["./run.sh", "--help"], cwd=repo_copy / "egs" / "foo" / "bar")
+    assert res.returncode == 0, res.stderr
+    assert "foo_l2so" in res.stdout.split("\n  --protocol ", 1)[1].split("\n", 1)[0], res.stdout
+
+
+def _run_sh_shape(path: Path) -> tuple[int, int]:
+    """(code lines, ./ser.sh calls) of a recipe's run.sh: comments and blank lines do not count."""
+    code = [line.strip() for line in path.read_text().splitlines()]
+    code = [line for line in code if line and not line.startswith("#")]
+    calls = [line for line in code if re.search(r"(^|[\s;&|(])\./ser\.sh(\s|$)", line)]
+    return len(code), len(calls)
+
+
+def test_run_sh_shape_counts_what_it_should(tmp_path):
+    run_sh = tmp_path / "run.sh"
+    run_sh.write_text("#!/usr/bin/env bash\n# ./ser.sh in a comment\n\nset -e\n"
+                      "./ser.sh --stop_stage 3 \"$@\"\nx=1; ./ser.sh \"$@\"\necho ./ser.sh.bak\n")
+    assert _run_sh_shape(run_sh) == (4, 2)
+
+
+@pytest.mark.parametrize("run_sh", sorted((REPO / "egs").glob("*/*/run.sh")),
+                         ids=lambda p: str(p.parent.relative_to(REPO / "egs")))
+def test_every_recipe_run_sh_is_thin(run_sh):
+    """A recipe's run.sh is its defaults and one ./ser.sh call (ESPnet's an4 run.sh: 14 lines)."""
+    lines, calls = _run_sh_shape(run_sh)
+    assert lines <= 30, f"{run_sh}: {lines} code lines (at most 30: move logic into ser.sh options)"
+    assert calls == 1, f"{run_sh}: {calls} ./ser.sh calls (one: use --baseline_config / --extra_configs)"
+
+
+def test_setup_run_sh_is_thin(repo_copy):
+    assert _run(["egs/TEMPLATE/ser1/setup.sh", "egs/foo/bar"], cwd=repo_copy).returncode == 0
+    lines, calls = _run_sh_shape(repo_copy / "egs" / "foo" / "bar" / "run.sh")
+    assert lines <= 30 and calls == 1, (lines, calls)
 
 
 def test_setup_refuses_and_validates(repo_copy, tmp_path):

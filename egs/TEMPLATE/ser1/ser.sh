@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# Shared speech-emotion-recognition pipeline. Recipes call it from a thin run.sh:
-#   ./ser.sh --corpus emodb --protocol emodb_l2so --feats_conf conf/feats/mfcc.yaml "$@"
+# Shared speech-emotion-recognition pipeline. Recipes call it once from a thin run.sh:
+#   ./ser.sh --protocol emodb_l2so --feats_conf conf/feats/mfcc.yaml "$@"
+# Several experiments on the same folds in one call (stages 1-3 shared):
+#   --baseline_config  a model trained first (e.g. without the adversary) that the
+#                      main one is reported against (paired test, speaker probe);
+#   --extra_configs    more models after the main one, with their own options;
+#   --svm true         the ComParE_2016 + linear SVM reference (./svm.sh);
+# the run then ends with one table of all the models (espnet_ser.bin.compare).
 # Stage numbers never change (DESIGN.md §3):
 #   1 data preparation (local/data.sh -> data/all) and fold lists (data/folds)
 #   2 feature extraction (data/all -> dump/<feat>/all), nj jobs through ${train_cmd}
@@ -24,7 +30,6 @@ stop_stage=8             # last stage to run
 nj=4                     # parallel jobs for feature extraction
 ngpu=0                   # GPUs for training (0: CPU)
 gpu_inference=false      # decode on GPU
-corpus=                  # corpus name passed to local/data.sh (recipe default)
 local_data_opts=         # extra options for local/data.sh (word-split: no spaces inside a value)
 protocol=                # fold protocol (espnet_ser.bin.make_folds --help lists them)
 protocol_opts=           # extra options for make_folds (word-split, like train_args)
@@ -39,7 +44,10 @@ inference_args=          # extra options for ser_inference
 probe_sets="dev test"    # held-out sets whose embeddings feed the speaker probe
 label_names="emotion speaker gender"  # label streams given to the model (see prepare_labels)
 tag=                     # experiment tag (default: <train_config>_<feats>_<norm>)
-baseline_tag=            # experiment tag to compare with in the report (paired test)
+baseline_config=         # model trained first (stages 4-8 under --baseline_tag); the others are reported against it
+baseline_tag=            # baseline's tag (with --baseline_config default <config>_<feats>_<norm>; else an existing exp)
+extra_configs=           # models after the main one: "tag:config[:option=value,...] ..." (see above)
+svm=false                # also the ComParE_2016 functionals + linear SVM reference on the same folds (./svm.sh)
 paper_table=             # YAML with the paper's numbers for the report
 expdir=exp               # experiment root
 dumpdir=dump             # feature root
@@ -47,9 +55,22 @@ datadir=data             # data root
 # shellcheck disable=SC2034  # read by utils/parse_options.sh --help
 help_message="Usage: $0 [options]
 Stages: 1 data | 2 features | 3 normalisation+labels | 4 training | 5 inference
-        6 scoring | 7 report | 8 pack"
+        6 scoring | 7 report | 8 pack
+Experiments on the same folds, in this order, each under its own exp/<tag>:
+  --baseline_config   stages 4-8 (stages 1-3 are shared);
+  --train_config      the main model, reported against the baseline;
+  --extra_configs     each 'tag:config[:option=value,...]' runs this script again with
+                      --train_config config --tag tag and --option value for each pair
+                      (values without spaces or commas; an option changing --norm reruns
+                      stage 3, one changing --feats_conf stage 2), e.g.
+                      \"speaker_norm:conf/train.yaml:norm=speaker,seeds=0\";
+  --svm true          ./svm.sh on the same folds and stages.
+With a baseline or extra configs, a run that includes stage 7 ends with one table of
+them all (python -m espnet_ser.bin.compare). Options given twice: the last one wins,
+so a recipe's run.sh passes its defaults before \"\$@\"."
 
 log "$0 $*"
+args=("$@")
 run_args=$(printf ' %q' "$0" "$@")
 # shellcheck source=utils/parse_options.sh
 . utils/parse_options.sh
@@ -70,6 +91,52 @@ feat=$(basename "${feats_conf}" .yaml)
 exp=${expdir}/${tag}
 foldroot=${datadir}/folds/${protocol}
 
+# ---- other experiments on the same folds (checked here, run around stages 4-8) ----
+if [ -n "${baseline_config}" ]; then
+  [ -f "${baseline_config}" ] || { echo "$0: --baseline_config ${baseline_config}: no such file (see conf/, or \"\" for none)" >&2; exit 1; }
+  [ -n "${baseline_tag}" ] || baseline_tag="$(basename "${baseline_config}" .yaml)_${feat}_${norm}"
+fi
+# One --extra_configs entry 'tag:config[:option=value,...]' -> x_tag, x_config, x_opts and
+# x_from, the first stage it needs of its own (stages before it are this run's).
+parse_extra() {
+  local kvs kv name s
+  IFS=: read -r x_tag x_config kvs <<< "$1"
+  x_opts=(); x_from=4
+  [ -n "${x_tag}" ] && [ -n "${x_config}" ] || { echo "$0: --extra_configs '$1': expected tag:config[:option=value,...]" >&2; exit 1; }
+  [ -f "${x_config}" ] || { echo "$0: --extra_configs '$1': ${x_config}: no such file (see conf/)" >&2; exit 1; }
+  for kv in ${kvs//,/ }; do
+    name=${kv%%=*}
+    case "${name}" in
+      ""|"${kv}"|*[!a-z0-9_]*|stage|tag|train_config|baseline_config|extra_configs|svm) s=bad ;;
+      *) [ -n "${!name+set}" ] && s=ok || s=bad ;;
+    esac
+    if [ "${s}" = bad ]; then
+      echo "$0: --extra_configs '$1': '${kv}' is not option=value for an option of ser.sh an experiment may set (see --help)" >&2; exit 1
+    fi
+    x_opts+=("--${name}" "${kv#*=}")
+    case "${name}" in
+      protocol|protocol_opts|local_data_opts|datadir) s=1 ;;
+      feats_conf|dumpdir) s=2 ;;
+      norm|label_names) s=3 ;;
+      *) s=4 ;;
+    esac
+    [ "${s}" -ge "${x_from}" ] || x_from=${s}
+  done
+}
+compare=("${expdir}/${tag}")
+[ -z "${baseline_config}" ] || compare=("${expdir}/${baseline_tag}" "${compare[@]}")
+for entry in ${extra_configs}; do
+  parse_extra "${entry}"
+  compare+=("${expdir}/${x_tag}")
+done
+# This script again for another experiment: from stage $1 (or --stage if later), options $2...
+run_also() {
+  local from=$(($1 > stage ? $1 : stage))
+  shift
+  [ "${from}" -le "${stop_stage}" ] || return 0
+  "$0" "${args[@]}" --baseline_config "" --extra_configs "" --svm false --stage "${from}" "$@"
+}
+
 sets=(train dev test)
 fold_list() {
   if [ -n "${folds}" ]; then
@@ -80,7 +147,7 @@ fold_list() {
 }
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
-  log "Stage 1: data preparation: ${corpus:-corpus} -> ${datadir}/all, folds -> ${foldroot}"
+  log "Stage 1: data preparation: local/data.sh -> ${datadir}/all, folds -> ${foldroot}"
   # shellcheck disable=SC2086
   local/data.sh --datadir "${datadir}" ${local_data_opts}
   utils/validate_data_dir.sh --no-feats "${datadir}/all"
@@ -118,6 +185,11 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     python3 -m espnet_ser.bin.prepare_labels --train_dir "${foldroot}/${fold}/train" \
       --lang_dir "${out}/labels" --names ${label_names} "${set_args[@]}"
   done
+fi
+
+if [ -n "${baseline_config}" ]; then
+  log "Baseline ${baseline_tag}: stages 4-${stop_stage} of ${baseline_config} (stages 1-3 shared)"
+  run_also 4 --train_config "${baseline_config}" --tag "${baseline_tag}" --baseline_tag ""
 fi
 
 # ESPnet data options of one set: features, shape file and one label file per name.
@@ -216,6 +288,20 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
       python3 -m espnet_ser.bin.pack_model --exp-dir "${d}" --norm "${norm}" --out "${d}/packed_model.zip"
     done
   done
+fi
+
+for entry in ${extra_configs}; do
+  parse_extra "${entry}"
+  log "Extra experiment ${x_tag}: ${x_config} ${x_opts[*]}"
+  run_also "${x_from}" --train_config "${x_config}" --tag "${x_tag}" --baseline_tag "${baseline_tag}" "${x_opts[@]}"
+done
+if ${svm}; then
+  log "SVM reference (./svm.sh): stages ${stage}-${stop_stage} on ${foldroot}"
+  ./svm.sh --protocol "${protocol}" --folds "${folds}" --nj "${nj}" --stage "${stage}" \
+    --stop_stage "${stop_stage}" --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
+fi
+if [ ${#compare[@]} -gt 1 ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+  python3 -m espnet_ser.bin.compare "${compare[@]}"
 fi
 
 log "Successfully finished stages ${stage}-${stop_stage} of ${tag}"

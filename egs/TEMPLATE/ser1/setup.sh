@@ -4,10 +4,11 @@
 # Usage: egs/TEMPLATE/ser1/setup.sh egs/<corpus>/<name>     (from the repo root or anywhere)
 #
 # The recipe gets directory-level RELATIVE links to the shared pieces (ser.sh;
-# svm.sh, the SVM reference; grid.sh, the grid runner; path.sh, db.sh, utils/;
-# each link points at the real file, never at another
-# link), editable copies of cmd.sh and conf/, a thin run.sh that passes its
-# options to ser.sh, and an empty local/ for the corpus-specific local/data.sh.
+# svm.sh, the SVM reference; grid.sh, the grid runner; path.sh, db.sh, utils/,
+# conf/feats/, the feature configs; each link points at the real file, never at
+# another link), editable copies of cmd.sh and the rest of conf/, a thin run.sh
+# (its defaults, then one ./ser.sh call), and an empty local/ for the
+# corpus-specific local/data.sh.
 set -euo pipefail
 
 usage="Usage: $0 egs/<corpus>/<name>"
@@ -60,25 +61,34 @@ for f in ser.sh svm.sh grid.sh path.sh db.sh utils; do
   created+=("${f} -> ${rel}")
 done
 cp "${template}/cmd.sh" "${dir}/cmd.sh"
-cp -R "${template}/conf" "${dir}/conf"
+mkdir "${dir}/conf"
+find "${template}/conf" -mindepth 1 -maxdepth 1 ! -name feats -exec cp -R {} "${dir}/conf/" \;
 conf_files=$(cd "${dir}/conf" && find . -type f | sed 's|^\./||' | LC_ALL=C sort | paste -sd' ' -)
-created+=("cmd.sh (copy: edit for your cluster)" "conf/ (copy: ${conf_files:-empty})")
+ln -s "$(realpath --relative-to="${dir}/conf" "${template}/conf/feats")" "${dir}/conf/feats"
+created+=("cmd.sh (copy: edit for your cluster)" "conf/ (copy: ${conf_files:-empty})"
+  "conf/feats -> $(readlink "${dir}/conf/feats") (the shared feature configs)")
 mkdir "${dir}/local"
 created+=("local/ (empty: write local/data.sh, see ./ser.sh stage 1)")
 
-cat > "${dir}/run.sh" <<RUN
+cat > "${dir}/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# Recipe ${corpus}/${name}.  All stages and options: ./run.sh --help
-# Options given here are the recipe's defaults; the command line overrides them
-# (ser.sh takes the last value of a repeated option), e.g. ./run.sh --stage 4
+# Recipe CORPUS/NAME.  All stages and options, with this recipe's defaults: ./run.sh --help
+# The options below are the recipe's defaults: ./ser.sh takes the last value of a
+# repeated option, so the command line wins, e.g. ./run.sh --stage 4 --seeds "0 1 2"
 set -euo pipefail
 
-./ser.sh \\
-    --corpus ${corpus} \\
-    "\$@"
+opts=(
+  --protocol ""                        # required: python -m espnet_ser.bin.make_folds --help lists them
+  --feats_conf conf/feats/fbank.yaml   # conf/feats/: the shared feature configs
+  --norm global                        # global | utterance | speaker | none
+  --train_config conf/train.yaml
+  --baseline_config ""                 # e.g. the same model without the adversary, trained first
+)
+./ser.sh "${opts[@]}" "$@"
 RUN
+sed -i "s|CORPUS/NAME|${corpus}/${name}|" "${dir}/run.sh"
 chmod +x "${dir}/run.sh"
-created+=("run.sh (thin: ./ser.sh --corpus ${corpus} \"\$@\")")
+created+=("run.sh (thin: its defaults, then ./ser.sh \"\$@\"; set --protocol)")
 
 echo "$0: created ${target}:"
 for c in "${created[@]}"; do

@@ -4,7 +4,8 @@
 # (espnet_ser.bin.svm_baseline), on the same folds as the neural models.  Shared by the
 # recipes through a link made by setup.sh (egs/TEMPLATE/ser1/svm.sh).
 #
-# Usage (in the recipe, after ./run.sh --stop_stage 1 has written data/all and the folds):
+# Usage: ./run.sh --svm true (ser.sh calls it with its protocol, folds and stages), or
+# alone in the recipe, after ./run.sh --stop_stage 1 has written data/all and the folds:
 #   ./svm.sh --protocol emodb_l2so [--norm speaker] [--folds "1 2"]
 # Stages (numbers as in ser.sh): 2 functionals -> dump/compare_2016/all (./ser.sh stage 2);
 #   5 SVM per fold -> exp/<tag>/<fold>/decode_test/posteriors; 6 scoring; 7 report -> RESULTS.md
@@ -50,13 +51,10 @@ if [ ! -f "${foldroot}/protocol.json" ]; then
   exit 1
 fi
 
-fold_list() {
-  if [ -n "${folds}" ]; then
-    for k in ${folds}; do echo "fold${k}"; done
-  else
-    find "${foldroot}" -mindepth 1 -maxdepth 1 -type d -name 'fold*' -printf '%f\n' | sort -V
-  fi
-}
+# Fold directory names: the --folds numbers, or every fold of the protocol.
+[ -n "${folds}" ] || folds=$(find "${foldroot}" -mindepth 1 -maxdepth 1 -type d -name 'fold*' -printf '%f\n' | sed 's/^fold//' | sort -n)
+# shellcheck disable=SC2086  # one word per fold number
+fold_dirs=$(printf 'fold%s ' ${folds})
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
   log "Stage 2: functionals (${feat}): ${datadir}/all -> ${dumpdir}/${feat}/all (./ser.sh stage 2)"
@@ -67,7 +65,7 @@ fi
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
   feats=${dumpdir}/${feat}/all/feats.scp
   [ -f "${feats}" ] || { echo "$0: ${feats} not found: run stage 2 of $0 first" >&2; exit 1; }
-  for fold in $(fold_list); do
+  for fold in ${fold_dirs}; do
     d=${exp}/${fold}
     log "Stage 5: SVM (${norm} normalisation, C on dev): ${foldroot}/${fold} -> ${d}/decode_test"
     mkdir -p "${d}/decode_test"
@@ -86,7 +84,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
-  for fold in $(fold_list); do
+  for fold in ${fold_dirs}; do
     d=${exp}/${fold}/decode_test
     log "Stage 6: scoring: ${d}/posteriors -> ${d}/results.json"
     python3 -m espnet_ser.bin.score --posteriors "${d}/posteriors" --labels "${d}/labels.txt" \

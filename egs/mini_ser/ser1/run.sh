@@ -15,29 +15,16 @@
 set -euo pipefail
 
 opts=(
-    --corpus mini_ser
-    --protocol emodb_l2so          # 6 train / 2 dev / 2 test speakers per fold
-    --folds "1 2"                  # 2 of the 5 folds: the demo's time budget
-    --seeds "0 1"
-    --nj 2
-    --feats_conf conf/feats/fbank.yaml
-    --norm global                  # z-norm with training statistics: speaker cues stay in the features
-    --probe_sets "dev test"        # held-out speakers, never seen in training
+  --protocol emodb_l2so          # 6 train / 2 dev / 2 test speakers per fold
+  --folds "1 2"                  # 2 of the 5 folds: the demo's time budget
+  --seeds "0 1"
+  --nj 2
+  --feats_conf conf/feats/fbank.yaml
+  --norm global                  # z-norm with training statistics: speaker cues stay in the features
+  --probe_sets "dev test"        # held-out speakers, never seen in training
+  --baseline_config conf/train.yaml --baseline_tag baseline
+  --train_config conf/train_adv_speaker.yaml --tag adversarial
+  # stage 3 again for the per-speaker statistics, then stages 4-8 with one seed
+  --extra_configs "speaker_norm:conf/train.yaml:norm=speaker,seeds=0"
 )
-
-for arg in "$@"; do
-  case "${arg}" in
-    --help|-h) exec ./ser.sh "${opts[@]}" --help ;;
-  esac
-done
-
-./ser.sh "${opts[@]}" --stop_stage 8 --train_config conf/train.yaml --tag baseline "$@"
-./ser.sh "${opts[@]}" --stage 4 --stop_stage 8 --train_config conf/train_adv_speaker.yaml \
-    --tag adversarial --baseline_tag baseline "$@"
-# Stage 3 again for the per-speaker statistics (dump/fbank_speaker), then train.
-./ser.sh "${opts[@]}" --seeds 0 --stage 3 --stop_stage 8 --norm speaker --train_config conf/train.yaml \
-    --tag speaker_norm --baseline_tag baseline "$@"
-
-# shellcheck source=path.sh
-. ./path.sh
-python3 -m espnet_ser.bin.compare exp/baseline exp/adversarial exp/speaker_norm
+./ser.sh "${opts[@]}" "$@"
