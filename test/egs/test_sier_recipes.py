@@ -198,6 +198,44 @@ def test_missing_corpus_is_one_line(tmp_path):
     assert res.returncode != 0 and "--baseline_config conf/tuning/nothing.yaml" in res.stderr
 
 
+# A stand-in for run.sh that records its arguments and writes the aggregate that stage 7
+# would write for the main tag and each --extra_configs tag (the last value of an option wins).
+FAKE_RUN_SH = """#!/usr/bin/env python3
+import json, pathlib, sys
+args = sys.argv[1:]
+with open("calls.txt", "a") as f:
+    f.write(json.dumps(args) + "\\n")
+opt = {args[i][2:]: args[i + 1] for i in range(len(args) - 1) if args[i].startswith("--")}
+for tag in [opt["tag"]] + [e.split(":")[0] for e in opt.get("extra_configs", "").split()]:
+    stat = {"mean": 0.5, "std": 0.1}
+    agg = {"tag": tag, "n_runs": 1, "summary": {"wa": stat, "ua": stat, "macro_f1": stat}}
+    pathlib.Path("exp", tag).mkdir(parents=True, exist_ok=True)
+    pathlib.Path("exp", tag, "results.json").write_text(json.dumps(agg))
+"""
+
+
+def test_grid_is_one_run_sh_call(tmp_path):
+    """grid.sh: one ./run.sh call (stages 1-3 and the baseline once), one summary row per config."""
+    recipe = _copy_repo(tmp_path, "emodb")
+    (recipe / "run.sh").write_text(FAKE_RUN_SH)
+    res = _run(["./grid.sh", "--configs", "conf/tuning/train_cnn1_noadv.yaml conf/tuning/train_cnn[12]_gamma3.33.yaml",
+                "--folds", "1"], recipe, timeout=120)
+    assert res.returncode == 0, _tail(res)
+    (call,) = [json.loads(line) for line in (recipe / "calls.txt").read_text().splitlines()]
+    opt = {call[i]: call[i + 1] for i in range(len(call) - 1) if call[i].startswith("--")}
+    assert opt["--stop_stage"] == "7" and opt["--folds"] == "1" and "--baseline_config" not in opt
+    assert opt["--train_config"] == "conf/tuning/train_cnn1_noadv.yaml" and opt["--tag"] == "grid_train_cnn1_noadv"
+    assert opt["--extra_configs"].split() == [
+        "grid_train_cnn1_gamma3.33:conf/tuning/train_cnn1_gamma3.33.yaml",
+        "grid_train_cnn2_gamma3.33:conf/tuning/train_cnn2_gamma3.33.yaml"]
+    rows = [line for line in (recipe / "exp" / "grid_summary.md").read_text().splitlines()
+            if line.startswith("| grid_")]
+    assert [r.split("|")[1].strip() for r in rows] == [
+        "grid_train_cnn1_noadv", "grid_train_cnn1_gamma3.33", "grid_train_cnn2_gamma3.33"]
+    res = _run(["./grid.sh", "--configs", "conf/tuning/nothing.yaml"], recipe, timeout=60)
+    assert res.returncode != 0 and res.stderr.count("\n") == 1 and "conf/tuning/nothing.yaml" in res.stderr
+
+
 def _results(exp: Path) -> dict:
     res = json.loads((exp / "seed0" / "fold1" / "decode_test" / "results.json").read_text())
     for key in ("wa", "ua"):

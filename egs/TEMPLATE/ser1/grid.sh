@@ -7,9 +7,11 @@
 #   ./grid.sh                                    # default --configs: Table 1 of paper 003
 #   ./grid.sh --configs "conf/tuning/train_cnn1_*.yaml" --seeds "0 1 2"
 #   python -m espnet_ser.bin.make_grid --full && ./grid.sh --configs "conf/tuning/full/*.yaml"
-# Any other option goes to ./run.sh (and so to ./ser.sh), e.g. --folds "1 2" --norm speaker;
-# recipe options too, e.g. --baseline_config "" where run.sh would first train a baseline.
-# Stages 1-3 run once; every config then runs stages 4-7 under its own tag.
+# Any other option goes to ./run.sh (and so to ./ser.sh), e.g. --folds "1 2" --norm speaker,
+# or --baseline_config "" to skip the recipe's baseline.
+# One ./run.sh call: stages 1-3 once, the recipe's baseline (if any) once, then every config
+# stages 4-7 under its own tag grid_<config> (the first as the main model, the others as
+# ./ser.sh --extra_configs), each reported against the baseline.
 # Output: exp/grid_summary.md (one row per config: WA, UA, macro-F1, speaker probe).
 set -euo pipefail
 
@@ -19,28 +21,24 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --configs) [ $# -ge 2 ] || { echo "$0: --configs needs a value" >&2; exit 1; }
       configs=$2; shift 2 ;;
-    --help|-h) sed -n '2,13p' "$0"; exit 0 ;;
+    --help|-h) sed -n '2,15p' "$0"; echo "Options of ./run.sh: ./run.sh --help"; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
 
 # shellcheck disable=SC2086  # the globs are meant to expand
 set -- ${configs}
-files=()
+[ $# -gt 0 ] || { echo "$0: --configs is empty (give config files or globs, e.g. \"conf/tuning/*.yaml\")" >&2; exit 1; }
+exps=(); extra=()
 for f in "$@"; do
   [ -f "${f}" ] || { echo "$0: --configs: ${f}: no such file (run python -m espnet_ser.bin.make_grid)" >&2; exit 1; }
-  files+=("${f}")
+  exps+=("exp/grid_$(basename "${f}" .yaml)")
+  extra+=("grid_$(basename "${f}" .yaml):${f}")
 done
 
-./run.sh --stop_stage 3 "${args[@]}"
-exps=()
-for f in "${files[@]}"; do
-  tag=grid_$(basename "${f}" .yaml)
-  ./run.sh --train_config "${f}" --tag "${tag}" --stage 4 --stop_stage 7 "${args[@]}"
-  exps+=("exp/${tag}")
-done
+./run.sh --stop_stage 7 --train_config "$1" --tag "${exps[0]#exp/}" --extra_configs "${extra[*]:1}" "${args[@]}"
 
 # shellcheck source=path.sh
 . ./path.sh
-python3 -m espnet_ser.bin.compare "${exps[@]}" --markdown | tee exp/grid_summary.md
+python3 -m espnet_ser.bin.compare "${exps[@]}" --markdown > exp/grid_summary.md
 echo "$0: summary of ${#exps[@]} settings in exp/grid_summary.md"
