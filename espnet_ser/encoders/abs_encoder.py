@@ -4,6 +4,7 @@ from abc import ABC, abstractmethod
 from typing import Tuple
 
 import torch
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 
 class AbsEncoder(torch.nn.Module, ABC):
@@ -104,5 +105,5 @@ def check_and_mask_input(
     lens = ilens.to(device=xs.device, dtype=torch.long)
     if int(lens.min()) < 1 or int(lens.max()) > xs.size(1):
         raise ValueError(f"{name}: ilens must be in 1..T={xs.size(1)}, got {lens.tolist()}")
-    valid = torch.arange(xs.size(1), device=xs.device)[None, :] < lens[:, None]
+    valid = ~make_pad_mask(lens, maxlen=xs.size(1))
     return xs * valid[:, :, None].to(xs.dtype), lens, valid

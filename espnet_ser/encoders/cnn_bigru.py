@@ -24,6 +24,7 @@ import logging
 from typing import Tuple
 
 import torch
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from espnet_ser.encoders.abs_encoder import (
@@ -179,7 +180,7 @@ class CNNBiGRUEncoder(AbsEncoder):
             # Zero frames beyond each utterance so "same" padding sees what a
             # lone utterance would see (zeros), not the previous block's
             # output on padding.
-            valid = torch.arange(h.size(2), device=h.device)[None, :] < lens[:, None]
+            valid = ~make_pad_mask(lens, maxlen=h.size(2))
             h = h * valid[:, None, :, None].to(h.dtype)
             h = block(h)
             lens = lens // 2

@@ -24,6 +24,7 @@ import logging
 from typing import Tuple
 
 import torch
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from espnet_ser.encoders.abs_encoder import (
@@ -158,7 +159,7 @@ class CNNGRU1DEncoder(AbsEncoder):
         for block in self.blocks:
             # Zero padding frames so "same" padding of a valid frame near the
             # end sees zeros, as for the utterance alone.
-            valid = torch.arange(h.size(2), device=h.device)[None, :] < lens[:, None]
+            valid = ~make_pad_mask(lens, maxlen=h.size(2))
             h = block(h * valid[:, None, :].to(h.dtype))
             lens = lens // self.pool_size
         h = h.transpose(1, 2)  # (B, T', C)

@@ -21,8 +21,9 @@ from typing import Sequence, Tuple
 import torch
 
 from espnet_ser.encoders.abs_encoder import AbsEncoder
-from espnet_ser.layers.nn_utils import apply_on_valid_frames, build_activation
-from espnet_ser.layers.stats_pooling import make_valid_mask
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+
+from espnet_ser.layers.nn_utils import apply_on_valid_frames, get_activation
 
 
 class Conv1dEncoder(AbsEncoder):
@@ -35,7 +36,7 @@ class Conv1dEncoder(AbsEncoder):
         strides: Stride of each block along time.
         dropout: Dropout after each block.
         batch_norm: Masked BatchNorm1d after each convolution.
-        activation: Name from ``espnet_ser.layers.nn_utils.ACTIVATIONS``.
+        activation: ESPnet's ``get_activation`` name (``espnet_ser.layers.nn_utils.ACTIVATIONS``).
     """
 
     def __init__(
@@ -65,7 +66,7 @@ class Conv1dEncoder(AbsEncoder):
             self.convs.append(torch.nn.Conv1d(size, c, k, stride=s, padding=k // 2))
             self.norms.append(torch.nn.BatchNorm1d(c) if batch_norm else torch.nn.Identity())
             size = c
-        self.act = build_activation(activation)
+        self.act = get_activation(activation, "conv1d: activation")
         self.dropout = torch.nn.Dropout(dropout)
         self._output_size = size
 
@@ -81,12 +82,9 @@ class Conv1dEncoder(AbsEncoder):
         lens = ilens.clamp(min=1, max=xs.size(1))
         hs = xs
         for conv, norm, s in zip(self.convs, self.norms, self.strides):
-            mask = make_valid_mask(lens, hs.size(1))
-            hs = hs.masked_fill(~mask.unsqueeze(-1), 0.0)
+            hs = hs.masked_fill(make_pad_mask(lens, maxlen=hs.size(1)).unsqueeze(-1), 0.0)
             hs = conv(hs.transpose(1, 2)).transpose(1, 2)  # (B, T', C)
             lens = torch.div(lens - 1, s, rounding_mode="floor") + 1
-            mask = make_valid_mask(lens, hs.size(1))
-            hs = apply_on_valid_frames(norm, hs, mask)
+            hs = apply_on_valid_frames(norm, hs, ~make_pad_mask(lens, maxlen=hs.size(1)))
             hs = self.dropout(self.act(hs))
-        mask = make_valid_mask(lens, hs.size(1))
-        return hs.masked_fill(~mask.unsqueeze(-1), 0.0), lens
+        return hs.masked_fill(make_pad_mask(lens, maxlen=hs.size(1)).unsqueeze(-1), 0.0), lens

@@ -18,8 +18,9 @@ from typing import Sequence, Tuple
 import torch
 
 from espnet_ser.encoders.abs_encoder import AbsEncoder
-from espnet_ser.layers.nn_utils import apply_on_valid_frames, build_activation
-from espnet_ser.layers.stats_pooling import make_valid_mask
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+
+from espnet_ser.layers.nn_utils import apply_on_valid_frames, get_activation
 
 
 class MLPEncoder(AbsEncoder):
@@ -30,7 +31,7 @@ class MLPEncoder(AbsEncoder):
         hidden_sizes: Output size of each layer; empty = identity.
         dropout: Dropout after each layer.
         batch_norm: BatchNorm1d after each Linear.
-        activation: Name from ``espnet_ser.layers.nn_utils.ACTIVATIONS``.
+        activation: ESPnet's ``get_activation`` name (``espnet_ser.layers.nn_utils.ACTIVATIONS``).
     """
 
     def __init__(
@@ -48,7 +49,7 @@ class MLPEncoder(AbsEncoder):
             layers.append(torch.nn.Linear(size, h))
             if batch_norm:
                 layers.append(torch.nn.BatchNorm1d(h))
-            layers.append(build_activation(activation))
+            layers.append(get_activation(activation, "mlp encoder: activation"))
             layers.append(torch.nn.Dropout(dropout))
             size = h
         self.net = torch.nn.Sequential(*layers)
@@ -63,5 +64,4 @@ class MLPEncoder(AbsEncoder):
         """(B, T, D), (B,) -> (B, T, H), (B,)."""
         if xs.dim() != 3:
             raise ValueError(f"MLPEncoder: expected (B, T, D), got {tuple(xs.shape)}")
-        mask = make_valid_mask(ilens, xs.size(1))
-        return apply_on_valid_frames(self.net, xs, mask), ilens
+        return apply_on_valid_frames(self.net, xs, ~make_pad_mask(ilens, maxlen=xs.size(1))), ilens

@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 
 from espnet_ser.heads.abs_classifier import AbsClassifier
-from espnet_ser.layers.nn_utils import build_activation
+from espnet_ser.layers.nn_utils import get_activation
 
 
 class MLPClassifier(AbsClassifier):
@@ -29,7 +29,7 @@ class MLPClassifier(AbsClassifier):
         batch_norm: BatchNorm1d in each hidden layer.  With batch norm, train
             labelled and unlabelled data in ONE forward pass so the batch
             statistics are shared (the model does this).
-        activation: Name from ``espnet_ser.layers.nn_utils.ACTIVATIONS``.
+        activation: ESPnet's ``get_activation`` name (``espnet_ser.layers.nn_utils.ACTIVATIONS``).
     """
 
     def __init__(
@@ -51,7 +51,7 @@ class MLPClassifier(AbsClassifier):
             if batch_norm:
                 layers.append(torch.nn.BatchNorm1d(h))
             layers.append(torch.nn.Dropout(dropout))
-            layers.append(build_activation(activation))
+            layers.append(get_activation(activation, "mlp classifier: activation"))
             size = h
         layers.append(torch.nn.Linear(size, num_classes))
         self.net = torch.nn.Sequential(*layers)

@@ -10,7 +10,6 @@ from espnet_ser.layers.center_loss import CenterLoss
 from espnet_ser.layers.grl import GradientReversal, GradReverse, grad_reverse
 from espnet_ser.layers.schedules import SCHEDULES, AbsSchedule, build_schedule
 from espnet_ser.layers.stats_pooling import (
-    make_valid_mask,
     masked_mean_pooling,
     masked_stats_pooling,
 )
@@ -23,7 +22,6 @@ __all__ = [
     "SCHEDULES",
     "build_schedule",
     "grad_reverse",
-    "make_valid_mask",
     "masked_mean_pooling",
     "masked_stats_pooling",
 ]

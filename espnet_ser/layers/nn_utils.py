@@ -1,21 +1,32 @@
-"""Helpers shared by the reference encoders and heads: activations, masked per-frame modules."""
+"""Helpers shared by the reference encoders and heads: activations, masks, masked per-frame modules.
+
+Activations and padding masks are ESPnet's (``espnet.nets.pytorch_backend.nets_utils``):
+:func:`get_activation` only turns ESPnet's ``KeyError`` for an unknown name into
+a one-line error with the choices; valid-frame masks are ``~make_pad_mask(lens,
+maxlen=T)`` (lengths in 1..T).
+"""
 
 import torch
+from espnet.nets.pytorch_backend.nets_utils import get_activation as _espnet_get_activation
 
-ACTIVATIONS = {
-    "relu": torch.nn.ReLU,
-    "elu": torch.nn.ELU,
-    "leaky_relu": torch.nn.LeakyReLU,
-    "tanh": torch.nn.Tanh,
-    "gelu": torch.nn.GELU,
-}
+#: The names ESPnet's ``get_activation`` knows.
+ACTIVATIONS = ("hardtanh", "relu", "selu", "swish", "tanh")
 
 
-def build_activation(name: str) -> torch.nn.Module:
-    """Return a new activation module by name (one of ``ACTIVATIONS``)."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation '{name}': choose one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]()
+def get_activation(name: str, what: str = "activation") -> torch.nn.Module:
+    """A new activation module from ESPnet's ``get_activation``.
+
+    Args:
+        name: One of :data:`ACTIVATIONS`.
+        what: Option name for the error message (e.g. ``encoder_conf.activation``).
+
+    Raises:
+        ValueError: An unknown name (the message lists the choices).
+    """
+    try:
+        return _espnet_get_activation(name)
+    except KeyError:
+        raise ValueError(f"{what}: unknown activation {name!r}; choose one of {list(ACTIVATIONS)}") from None
 
 
 def apply_on_valid_frames(

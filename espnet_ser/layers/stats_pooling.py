@@ -12,19 +12,7 @@ Example:
 """
 
 import torch
-
-
-def make_valid_mask(lens: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Boolean mask of valid frames.
-
-    Args:
-        lens: Valid lengths (B,).
-        max_len: T.
-
-    Returns:
-        Mask (B, T), True on valid frames.
-    """
-    return torch.arange(max_len, device=lens.device)[None, :] < lens[:, None]
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 
 def _check(hs: torch.Tensor, lens: torch.Tensor) -> None:
@@ -50,7 +38,7 @@ def masked_mean_pooling(hs: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
     """
     _check(hs, lens)
     lens = lens.clamp(max=hs.size(1))
-    mask = make_valid_mask(lens, hs.size(1)).unsqueeze(-1).to(hs.dtype)
+    mask = (~make_pad_mask(lens, maxlen=hs.size(1))).unsqueeze(-1).to(hs.dtype)
     return (hs * mask).sum(dim=1) / lens.to(hs.dtype).unsqueeze(-1)
 
 
@@ -69,7 +57,7 @@ def masked_stats_pooling(
     """
     _check(hs, lens)
     lens = lens.clamp(max=hs.size(1))
-    mask = make_valid_mask(lens, hs.size(1)).unsqueeze(-1).to(hs.dtype)
+    mask = (~make_pad_mask(lens, maxlen=hs.size(1))).unsqueeze(-1).to(hs.dtype)
     n = lens.to(hs.dtype).unsqueeze(-1)
     mean = (hs * mask).sum(dim=1) / n
     # Two-pass variance (subtract the mean first): numerically safer than

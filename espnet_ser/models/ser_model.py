@@ -42,7 +42,7 @@ from espnet_ser.adapters.identity_adapter import IdentityAdapter
 from espnet_ser.encoders.abs_encoder import AbsEncoder
 from espnet_ser.heads.abs_classifier import AbsClassifier
 from espnet_ser.layers.center_loss import CenterLoss
-from espnet_ser.layers.nn_utils import build_activation
+from espnet_ser.layers.nn_utils import get_activation
 from espnet_ser.models.domain_head import DomainHead
 from espnet_ser.pooling.abs_pooling import AbsPooling
 
@@ -147,7 +147,8 @@ class ESPnetSERModel(AbsESPnetModel):
             layers: List[torch.nn.Module] = [torch.nn.Linear(pooled_size, embedding_size)]
             if embedding_batch_norm:
                 layers.append(torch.nn.BatchNorm1d(embedding_size))
-            layers += [build_activation(embedding_activation), torch.nn.Dropout(embedding_dropout)]
+            layers += [get_activation(embedding_activation, "model_conf.embedding_activation"),
+                       torch.nn.Dropout(embedding_dropout)]
             self.embedding = torch.nn.Sequential(*layers)
             self.embedding_size = int(embedding_size)
         else:
