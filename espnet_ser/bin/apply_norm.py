@@ -1,4 +1,4 @@
-"""Pipeline stage 3: normalise the features of one fold, statistics from training data only.
+"""Pipeline stage 3: one fold's feature sets and normalisation statistics (training data only).
 
 Usage (``egs/TEMPLATE/ser1/ser.sh``)::
 
@@ -9,18 +9,25 @@ Usage (``egs/TEMPLATE/ser1/ser.sh``)::
 ``--fold-dir`` holds one data directory per set (``train``, ``dev``, ``test``,
 any other sub-directory with a ``utt2spk``); ``--sets`` restricts them.
 ``--feats`` takes one or more ``feats.scp`` (cross-corpus: one per corpus; keys
-must not repeat). For each set ``S`` the output is ``<out-dir>/S/feats.scp``
-(+ ``feats.ark``), ``utt2num_frames`` and ``skipped``; ``<out-dir>/stats.npz``
-holds the statistics and ``<out-dir>/norm.json`` the options and counts.
+must not repeat). For each set ``S`` the output is ``<out-dir>/S/feats.scp``,
+``utt2num_frames`` and ``skipped``; ``<out-dir>/norm.json`` holds the mode,
+options and counts.
 
 Modes (details in :mod:`espnet_ser.features.norm`):
 
-* ``global``: mean/std over all frames of the ``--train-set`` set only, applied
-  to every set;
-* ``utterance``: each utterance with its own statistics (frame-level features only);
-* ``speaker``: each speaker with the statistics of its own utterances in the
-  fold's sets (a test speaker from its own unlabelled audio, no labels used);
-* ``none``: scp files point at the input arks unchanged.
+* ``global``: ``<out-dir>/stats.npz`` in ESPnet's format (``count``, ``sum``,
+  ``sum_square`` over all frames of the ``--train-set`` set only), for the
+  model's ``--normalize global_mvn --normalize_conf stats_file=...``; the sets'
+  ``feats.scp`` point into the input arks (no copies);
+* ``utterance``: no statistics (the model's ``--normalize utterance_mvn``); the
+  sets' ``feats.scp`` point into the input arks; refused for ``(1, D)`` features;
+* ``speaker``: each speaker standardised with the statistics of its own
+  utterances in the fold's sets (a test speaker from its own unlabelled audio,
+  no labels used); the ONE mode that writes normalised copies
+  (``<out-dir>/S/feats.ark``), since the model cannot hold a test speaker's
+  statistics; ``stats.npz`` then holds ``speakers``, ``speaker_mean``,
+  ``speaker_std``, ``speaker_count``;
+* ``none``: the sets' ``feats.scp`` point into the input arks.
 
 An utterance of a set that has no features is looked up in the ``skipped`` file
 next to its ``feats.scp`` (stage 2) and carried into the set's ``skipped`` with
@@ -83,6 +90,18 @@ def _read_feats(paths: Sequence[Path]):
     return specs, skipped
 
 
+def _num_frames(paths: Sequence[Path]) -> Dict[str, int]:
+    """``utt2num_frames`` beside each ``feats.scp`` (stage 2 writes it), where present."""
+    from espnet_ser.features.ark_io import read_scp
+
+    frames: Dict[str, int] = {}
+    for path in paths:
+        table = path.parent / "utt2num_frames"
+        if table.is_file():
+            frames.update({u: int(n) for u, n in read_scp(table).items()})
+    return frames
+
+
 def _options_hash(args, sets: Dict[str, Path], feats: List[Path]) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([args.mode, args.train_set, args.var_floor, sorted(sets)]).encode())
@@ -110,7 +129,7 @@ def apply_norm(
     """
     from espnet_ser.features.ark_io import ArkWriter, load_scp, write_scp
     from espnet_ser.features.norm import (
-        MODES, StatsAccumulator, save_stats, speaker_stats, standardize, utterance_normalize)
+        MODES, StatsAccumulator, save_stats, speaker_stats, standardize)
     from espnet_ser.utils.data_dir import read_table
 
     if mode not in MODES:
@@ -170,12 +189,21 @@ def apply_norm(
 
     stats: Dict[str, np.ndarray] = {}
     spk_stats = {}
+    frames_in = _num_frames(feats)
     if mode == "global":
         acc = StatsAccumulator(var_floor)
         for utt in set_utts[train_set]:
             acc.add(load(utt), utt)
-        mean, std = acc.mean_std()
-        stats = {"mean": mean, "std": std, "count": np.array(acc.count)}
+        stats = acc.espnet_stats()
+    elif mode == "utterance":
+        for s in sorted(set_dirs):
+            for u in set_utts[s]:
+                n = frames_in[u] if u in frames_in else int(load(u).shape[0])
+                if n < 2:
+                    raise ValueError(
+                        f"--mode utterance: {u} has {n} frame(s); utterance-level "
+                        "features (1, D) would all become 0 (use --mode global or speaker)"
+                    )
     elif mode == "speaker":
         all_utts = sorted({u for s in set_utts.values() for u in s})
         spk_stats = speaker_stats(_Lazy(load), utt2spk, all_utts, var_floor)
@@ -193,33 +221,26 @@ def apply_norm(
         sdir = out_dir / s
         sdir.mkdir(parents=True, exist_ok=True)
         frames: Dict[str, int] = {}
-        if mode == "none":
+        if mode != "speaker":
+            # The model normalises (global_mvn / utterance_mvn) or nothing does:
+            # the set is a subset of the input features, not a copy.
+            (sdir / "feats.ark").unlink(missing_ok=True)  # a copy left by an older stage 3
             write_scp(sdir / "feats.scp", {u: specs[u] for u in set_utts[s]})
             for u in set_utts[s]:
-                frames[u] = int(load(u).shape[0])
+                frames[u] = frames_in[u] if u in frames_in else int(load(u).shape[0])
         else:
             with ArkWriter(sdir / "feats.ark", sdir / "feats.scp") as writer:
                 for u in set_utts[s]:
-                    x = load(u)
-                    if mode == "global":
-                        y = standardize(x, stats["mean"], stats["std"])
-                    elif mode == "utterance":
-                        if x.shape[0] < 2:
-                            raise ValueError(
-                                f"--mode utterance: {u} has {x.shape[0]} frame(s); utterance-level "
-                                "features (1, D) would all become 0 (use --mode global or speaker)"
-                            )
-                        y = utterance_normalize(x, var_floor)
-                    else:
-                        mean, std, _ = spk_stats[utt2spk[u]]
-                        y = standardize(x, mean, std)
+                    mean, std, _ = spk_stats[utt2spk[u]]
+                    y = standardize(load(u), mean, std)
                     writer[u] = y
                     frames[u] = int(y.shape[0])
         write_scp(sdir / "utt2num_frames", frames)
         write_scp(sdir / "skipped", set_skipped[s])
         counts[s] = {"written": len(frames), "skipped": len(set_skipped[s])}
-        print(f"{PROG}: {mode}: {s}: {len(frames) + len(set_skipped[s])} in, {len(frames)} written, "
+        print(f"{PROG}: {mode}: {s}: {len(frames) + len(set_skipped[s])} in, {len(frames)} listed, "
               f"{len(set_skipped[s])} skipped -> {sdir}/feats.scp", file=sys.stderr)
+    (out_dir / "stats.npz").unlink(missing_ok=True)
     if stats:
         save_stats(out_dir / "stats.npz", **stats)
     summary = {"hash": digest, "mode": mode, "train_set": train_set, "var_floor": var_floor,

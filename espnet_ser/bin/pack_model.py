@@ -2,21 +2,28 @@
 
 Usage:
     python -m espnet_ser.bin.pack_model --exp-dir exp/sier/seed0/fold1 --out model.zip \\
-        [--checkpoint valid.acc.best.pth] [--norm global]
+        [--checkpoint valid.ua.best.pth] [--norm global]
+
+One checkpoint rule: stage 5 decodes, stage 8 packs and the Python API loads
+the same checkpoint, ``ser.sh --inference_model`` (default
+:data:`DEFAULT_INFERENCE_MODEL`, the epoch with the best UA on the dev speakers;
+ESPnet writes ``valid.ua.best.pth`` when ``best_model_criterion`` lists
+``valid ua max``). So the zip's ``results.json`` is the score of the checkpoint
+it holds.
 
 The zip holds, flat at its top so that the unpacked folder is a model dir:
 
     config.yaml           the resolved training config (written by ESPnet)
-    <checkpoint>.pth      the selected checkpoint (``--checkpoint``; default: from
-                          ``best_model_criterion`` in config.yaml, the n-best average
-                          ``<phase>.<crit>.ave.pth`` if present, else ``<phase>.<crit>.best.pth``)
+    <checkpoint>.pth      the checkpoint (``--checkpoint``, default
+                          :data:`DEFAULT_INFERENCE_MODEL`); with ``--norm global``
+                          its ``normalize.mean``/``normalize.std`` buffers (ESPnet's
+                          GlobalMVN) are the training statistics: no stats file
     emotions.txt, ...     label inventories (every ``*.txt`` beside emotions.txt, else
                           ``decode_<set>/labels.txt`` as emotions.txt)
     feats_conf.yaml       the feature extractor config
-    norm_stats.npz        normalisation statistics (required with ``--norm global``;
-                          with ``auto`` packed when present); plus ``normalize_conf.stats_file``
-                          of config.yaml when it names one
-    results.json          ``decode_test/results.json`` of this run
+    model.json            which checkpoint and normalisation mode this is (read by
+                          ``SpeechEmotionRecognizer.from_packed``)
+    results.json          ``decode_test/results.json`` of this run (of this checkpoint)
     README.md             generated: what, numbers, file list, how to use
     MANIFEST.sha256       ``sha256sum -c`` compatible checksums of all other files
 
@@ -36,6 +43,16 @@ from typing import Dict, List, Optional
 
 logger = logging.getLogger("espnet_ser.bin.pack_model")
 
+#: The checkpoint that stage 5 decodes, stage 8 packs and ``from_model_dir``
+#: loads (``ser.sh --inference_model`` overrides it for all three): the epoch with
+#: the best UA on the dev speakers, as CONTRIBUTING.md's model selection says.
+DEFAULT_INFERENCE_MODEL = "valid.ua.best.pth"
+#: The packed model's own description: ``{"checkpoint": ..., "norm": ..., "format": 1}``.
+MODEL_JSON = "model.json"
+NORM_MODES = ("global", "utterance", "speaker", "none")
+#: The in-model normalisation (``normalize:`` of config.yaml) that each ``--norm`` needs.
+_NORMALIZE_OF = {"global": "global_mvn", "utterance": "utterance_mvn", "speaker": None, "none": None}
+
 
 def get_parser() -> argparse.ArgumentParser:
     """Command-line options."""
@@ -43,10 +60,12 @@ def get_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--exp-dir", required=True, help="one trained run: exp/<tag>/seed<S>/<fold>")
     p.add_argument("--out", required=True, help="output zip")
-    p.add_argument("--checkpoint", default=None, help="checkpoint file name inside --exp-dir (default: see above)")
+    p.add_argument("--checkpoint", default=DEFAULT_INFERENCE_MODEL,
+                   help="checkpoint file name inside --exp-dir (ser.sh: --inference_model)")
     p.add_argument("--decode-set", default="test", help="results.json is read from decode_<set>/")
-    p.add_argument("--norm", choices=["auto", "global", "utterance", "speaker", "none"], default="auto",
-                   help="feature normalisation of the run; 'global' requires norm_stats.npz")
+    p.add_argument("--norm", choices=("auto",) + NORM_MODES, default="auto",
+                   help="feature normalisation of the run (auto: norm.json of --exp-dir, written by "
+                        "stage 4, else from config.yaml's normalize)")
     return p
 
 
@@ -64,22 +83,30 @@ def _require(path: Path, what: str) -> Path:
     return path
 
 
-def select_checkpoint(run: Path, config: dict) -> Path:
-    """The checkpoint chosen by the run's ``best_model_criterion`` (n-best average first)."""
-    crits = config.get("best_model_criterion") or []
-    tried: List[str] = []
-    for crit in crits:
-        if not isinstance(crit, (list, tuple)) or len(crit) < 2:
-            continue
-        phase, name = crit[0], crit[1]
-        for cand in (f"{phase}.{name}.ave.pth", f"{phase}.{name}.best.pth"):
-            tried.append(cand)
-            if (run / cand).is_file():
-                return run / cand
-    raise FileNotFoundError(
-        f"{run}: no selected checkpoint (tried {tried or 'none: config.yaml has no best_model_criterion'}); "
-        "pass --checkpoint <file>.pth"
-    )
+def run_norm(run: Path, config: dict, norm: str = "auto") -> str:
+    """The run's normalisation mode, checked against config.yaml's in-model normalisation.
+
+    Raises:
+        ValueError: When ``config.yaml`` does not normalise as the mode needs (e.g. a
+            ``--norm global`` run from before the statistics moved into the model).
+    """
+    if norm == "auto":
+        marker = run / "norm.json"
+        if marker.is_file():
+            norm = json.loads(marker.read_text(encoding="utf-8")).get("mode", "auto")
+        if norm not in NORM_MODES:
+            inverse = {v: k for k, v in _NORMALIZE_OF.items() if v}
+            norm = inverse.get(config.get("normalize"), "none")
+    if norm not in NORM_MODES:
+        raise ValueError(f"{run}: unknown normalisation mode {norm!r} (one of {NORM_MODES})")
+    want, have = _NORMALIZE_OF[norm], config.get("normalize")
+    if want is not None and have != want:
+        raise ValueError(
+            f"{run}/config.yaml: --norm {norm} needs 'normalize: {want}' in the model (statistics in "
+            f"the checkpoint), the config has {have!r}; a run from before normalisation moved into "
+            "the model: re-run its stages 3-4"
+        )
+    return norm
 
 
 def find_inventories(run: Path, decode_set: str = "test") -> Dict[str, Path]:
@@ -103,8 +130,13 @@ def find_inventories(run: Path, decode_set: str = "test") -> Dict[str, Path]:
     )
 
 
-def collect(run: Path, *, checkpoint: Optional[str], decode_set: str, norm: str) -> Dict[str, Path]:
-    """Map archive names to the files to pack; raises FileNotFoundError naming a missing one."""
+def collect(run: Path, *, checkpoint: str, decode_set: str, norm: str):
+    """Map archive names to the files to pack, and the model.json record.
+
+    Raises:
+        FileNotFoundError: Naming a missing required file.
+        ValueError: When the normalisation mode and config.yaml disagree.
+    """
     import yaml
 
     if not run.is_dir():
@@ -112,35 +144,36 @@ def collect(run: Path, *, checkpoint: Optional[str], decode_set: str, norm: str)
     config_path = _require(run / "config.yaml", "training config config.yaml")
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     files: Dict[str, Path] = {"config.yaml": config_path}
-    ckpt = _require(run / checkpoint, "checkpoint (--checkpoint)") if checkpoint else select_checkpoint(run, config)
+    ckpt = _require(run / checkpoint, f"checkpoint --checkpoint {checkpoint} (ser.sh --inference_model)")
     files[ckpt.name] = ckpt
     files.update(find_inventories(run, decode_set))
     files["feats_conf.yaml"] = _require(run / "feats_conf.yaml", "feature config feats_conf.yaml")
-    stats = run / "norm_stats.npz"
-    if norm == "global":
-        files["norm_stats.npz"] = _require(stats, "normalisation statistics (--norm global)")
-    elif stats.is_file():
-        files["norm_stats.npz"] = stats
-    stats_file = (config.get("normalize_conf") or {}).get("stats_file")
-    if stats_file:
-        files[Path(stats_file).name] = _require(Path(stats_file), "normalize_conf.stats_file of config.yaml")
     files["results.json"] = _require(run / f"decode_{decode_set}" / "results.json",
                                      f"scores decode_{decode_set}/results.json (run stage 6)")
-    return files
+    record = {"format": 1, "checkpoint": ckpt.name, "norm": run_norm(run, config, norm)}
+    return files, record
 
 
-def make_readme(run: Path, files: Dict[str, Path], results: dict, sums: Dict[str, str]) -> str:
+def make_readme(run: Path, record: dict, results: dict, sums: Dict[str, str]) -> str:
     """The packed model's README.md."""
-    ckpt = next(n for n in files if n.endswith(".pth"))
+    ckpt = record["checkpoint"]
+    how = {"global": "the model applies the training statistics itself (inside the checkpoint)",
+           "utterance": "the model normalises each utterance itself",
+           "speaker": "features are normalised per speaker before the model: give several files of "
+                      "one speaker together (`--one-speaker`); a single file is normalised with its "
+                      "own statistics",
+           "none": "no normalisation"}[record["norm"]]
     lines = [f"# espnet_ser model: {run}", "",
              f"Packed {datetime.datetime.now().astimezone().isoformat(timespec='seconds')} from `{run}`.", "",
              f"- WA (accuracy): {100 * results['wa']:.2f}%",
              f"- UA (unweighted average recall): {100 * results['ua']:.2f}%",
              f"- macro-F1: {100 * results['macro_f1']:.2f}%",
              f"- scored utterances: {results['n']}; labels: {', '.join(results['labels'])}", "",
-             f"Checkpoint: `{ckpt}`. Unzip into a folder and use it as the model dir of "
-             "`python -m espnet_ser.bin.ser_inference --model_dir <folder> ...`; extract features with "
-             "`feats_conf.yaml` and normalise them as in training (`norm_stats.npz` when packed).", "",
+             f"Checkpoint: `{ckpt}` (these scores are its scores). Normalisation `{record['norm']}`: "
+             f"{how}.", "",
+             "Recognise wav files: `python -m espnet_ser.bin.recognize --model <this zip> a.wav [b.wav ...]`; "
+             "Python: `SpeechEmotionRecognizer.from_packed(<this zip>)` "
+             "(`espnet_ser.bin.ser_inference`). No unzipping needed.", "",
              "Check the files with `sha256sum -c MANIFEST.sha256`.", "",
              "| file | sha256 |", "|---|---|"]
     lines += [f"| {name} | `{sums[name]}` |" for name in sorted(sums)]
@@ -151,13 +184,13 @@ def pack(run_dir: str, out: str, *, checkpoint: Optional[str] = None, decode_set
          norm: str = "auto") -> Dict[str, str]:
     """Write the zip; returns archive name -> sha256 (README.md and the manifest excluded)."""
     run = Path(run_dir)
-    files = collect(run, checkpoint=checkpoint, decode_set=decode_set, norm=norm)
-    if "norm_stats.npz" not in files:
-        logger.warning("%s: no norm_stats.npz packed (normalisation %s); users must normalise features as "
-                       "the recipe did", run, norm)
+    files, record = collect(run, checkpoint=checkpoint or DEFAULT_INFERENCE_MODEL, decode_set=decode_set,
+                            norm=norm)
     results = json.loads(files["results.json"].read_text(encoding="utf-8"))
+    record_text = json.dumps(record, indent=1, sort_keys=True) + "\n"
     sums = {name: _sha256(path) for name, path in files.items()}
-    readme = make_readme(run, files, results, sums)
+    sums[MODEL_JSON] = hashlib.sha256(record_text.encode("utf-8")).hexdigest()
+    readme = make_readme(run, record, results, sums)
     sums_with_readme = dict(sums, **{"README.md": hashlib.sha256(readme.encode("utf-8")).hexdigest()})
     manifest = "".join(f"{h}  {n}\n" for n, h in sorted(sums_with_readme.items()))
     out_path = Path(out)
@@ -166,10 +199,12 @@ def pack(run_dir: str, out: str, *, checkpoint: Optional[str] = None, decode_set
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, path in sorted(files.items()):
             zf.write(path, arcname=name)  # follows symlinks (ESPnet's *.best.pth are links)
+        zf.writestr(MODEL_JSON, record_text)
         zf.writestr("README.md", readme)
         zf.writestr("MANIFEST.sha256", manifest)
     tmp.replace(out_path)
-    logger.info("packed %d files from %s into %s", len(files) + 2, run, out_path)
+    logger.info("packed %d files from %s into %s (checkpoint %s, norm %s)", len(files) + 3, run, out_path,
+                record["checkpoint"], record["norm"])
     return sums
 
 

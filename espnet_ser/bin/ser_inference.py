@@ -2,7 +2,7 @@
 
 Feature sets (scp mode)::
 
-    python -m espnet_ser.bin.ser_inference --model_file exp/x/valid.acc.best.pth \\
+    python -m espnet_ser.bin.ser_inference --model_file exp/x/valid.ua.best.pth \\
         --train_config exp/x/config.yaml \\
         --data_path_and_name_and_type dump/fbank/test/feats.scp,speech,kaldi_ark \\
         --output_dir exp/x/decode_test
@@ -13,27 +13,36 @@ the speaker adversary attaches, (1, D) per utterance, for the speaker probe).
 Segment models average segment posteriors (``--vote true``: fraction of
 segment votes instead).
 
-Single files::
-
-    python -m espnet_ser.bin.ser_inference --model_dir exp/x --wav a.wav b.wav
-
-Python::
+Single files: ``python -m espnet_ser.bin.recognize --model packed_model.zip a.wav``
+(:mod:`espnet_ser.bin.recognize`). Python::
 
     >>> from espnet_ser.bin.ser_inference import SpeechEmotionRecognizer
-    >>> r = SpeechEmotionRecognizer.from_model_dir("exp/x")
+    >>> r = SpeechEmotionRecognizer.from_packed("exp/x/packed_model.zip")  # or from_model_dir("exp/x")
     >>> out = r("a.wav")   # or r(wav_array, sample_rate=16000)
     >>> out["label"], out["posteriors"], out["embedding"].shape
 
-``from_model_dir`` reads ``config.yaml``, the best checkpoint (first found of
-``MODEL_FILE_CANDIDATES``), ``feats_conf.yaml`` (the extractor config saved by
-the pipeline) and ``norm_stats.npz`` (global ``mean``/``std``; with
-per-speaker statistics a new file is normalised with its own statistics).
+Checkpoint: one rule for stage 5, stage 8 and this API,
+:data:`~espnet_ser.bin.pack_model.DEFAULT_INFERENCE_MODEL` (the best dev UA)
+unless ``ser.sh --inference_model`` chose another; a packed zip records its
+checkpoint in ``model.json``.
+
+Normalisation: ``global`` and ``utterance`` models normalise inside the model
+(ESPnet's GlobalMVN with the training statistics as checkpoint buffers, or
+UtteranceMVN), so a waveform needs only the feature extractor
+(``feats_conf.yaml``). A ``speaker`` model was trained on features standardised
+per speaker (:mod:`espnet_ser.features.norm`); here the speaker's statistics come
+from the files given together (:meth:`SpeechEmotionRecognizer.recognize_speaker`),
+and a single file falls back to its OWN statistics (the one file is the only
+sample of its speaker that there is; the pooled training statistics would leave
+the speaker's offset in, which the model never saw). Few files give noisy
+statistics: give several files of the speaker when you have them.
 """
 
 import argparse
 import json
 import logging
 import sys
+import zipfile
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
@@ -41,13 +50,9 @@ import numpy as np
 import torch
 import yaml
 
-MODEL_FILE_CANDIDATES = (
-    "valid.acc.best.pth",
-    "valid.ua.best.pth",
-    "valid.acc.ave.pth",
-    "valid.ua.ave.pth",
-    "latest.pth",
-)
+from espnet_ser.bin.pack_model import DEFAULT_INFERENCE_MODEL, MODEL_JSON, NORM_MODES, run_norm
+
+__all__ = ["DEFAULT_INFERENCE_MODEL", "SpeechEmotionRecognizer", "infer_scp", "load_model"]
 
 logger = logging.getLogger("ser_inference")
 
@@ -78,8 +83,13 @@ def load_model(train_config, model_file, device: str = "cpu"):
             raise FileNotFoundError(f"ser_inference: {what} {f} not found")
     with open(train_config, encoding="utf-8") as f:
         args = argparse.Namespace(**yaml.safe_load(f))
-    model = SERTask.build_model(args)
     state = torch.load(model_file, map_location=device, weights_only=False)
+    if getattr(args, "normalize", None) == "global_mvn":
+        # The statistics are the checkpoint's buffers (normalize.mean/std); the
+        # training stats file need not exist here: build from a placeholder.
+        model = _build_with_placeholder_stats(SERTask, args, train_config)
+    else:
+        model = SERTask.build_model(args)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(
@@ -88,6 +98,20 @@ def load_model(train_config, model_file, device: str = "cpu"):
         )
     model.to(device).eval()
     return model, args
+
+
+def _build_with_placeholder_stats(task, args, train_config):
+    """Build a ``normalize: global_mvn`` model whose stats file is a placeholder (D from input_size)."""
+    import tempfile
+
+    dim = getattr(args, "input_size", None)
+    if not dim:
+        raise ValueError(f"ser_inference: {train_config}: global_mvn model without input_size")
+    with tempfile.TemporaryDirectory() as tmp:
+        placeholder = Path(tmp) / "stats.npz"
+        np.savez(placeholder, count=np.array(1), sum=np.zeros(int(dim)), sum_square=np.ones(int(dim)))
+        args.normalize_conf = dict(getattr(args, "normalize_conf", None) or {}, stats_file=str(placeholder))
+        return task.build_model(args)
 
 
 def _batches(items: List, size: int):
@@ -166,14 +190,17 @@ def infer_scp(
 
 
 class SpeechEmotionRecognizer:
-    """Recognise the emotion of a waveform with a trained experiment.
+    """Recognise the emotion of waveforms with a trained model.
 
     Args:
         train_config: ``config.yaml`` of the experiment.
         model_file: Checkpoint (state dict).
         feats_conf: Feature YAML (``name:`` + ``conf:``); needed for waveforms.
-        norm_stats: ``norm_stats.npz``; global ``mean``/``std`` are applied,
-            per-speaker statistics mean "normalise each input with its own".
+        norm: The run's normalisation (``global``, ``utterance``, ``speaker``,
+            ``none``). Only ``speaker`` acts here: each group of files given
+            together (:meth:`recognize_speaker`) is standardised with its own
+            statistics, a single file with its own (the fallback, see the
+            module docstring); the other modes normalise inside the model.
         device: Torch device.
         vote: Segment models: majority vote instead of mean posterior.
         embedding_point: Attach point of the returned embedding (default: the
@@ -185,12 +212,16 @@ class SpeechEmotionRecognizer:
         train_config,
         model_file,
         feats_conf=None,
-        norm_stats=None,
+        norm: str = "none",
         device: str = "cpu",
         vote: bool = False,
         embedding_point: Optional[str] = None,
     ):
+        if norm not in NORM_MODES:
+            raise ValueError(f"SpeechEmotionRecognizer: norm={norm!r}; one of {NORM_MODES}")
         self.model, self.args = load_model(train_config, model_file, device)
+        self.model_file = Path(model_file).name
+        self.norm = norm
         self.device = device
         self.vote = vote
         self.point = embedding_point or _pick_embedding_point(self.model)
@@ -200,55 +231,96 @@ class SpeechEmotionRecognizer:
             from espnet_ser.features import build_extractor, load_feats_conf
 
             self.extractor = build_extractor(*load_feats_conf(feats_conf))
-        self.mean = self.std = None
-        self.per_input_norm = False
-        if norm_stats is not None:
-            from espnet_ser.features.norm import load_stats
-
-            stats = load_stats(norm_stats)
-            if "mean" in stats and "std" in stats:
-                self.mean, self.std = stats["mean"], stats["std"]
-            elif "speaker_mean" in stats:
-                # The speaker of a new file is unknown: its own statistics are
-                # the closest substitute for per-speaker normalisation.
-                self.per_input_norm = True
-                logger.warning(
-                    f"{norm_stats} holds per-speaker statistics: each input is normalised "
-                    "with its own statistics"
-                )
-            else:
-                raise ValueError(f"{norm_stats}: expected 'mean'/'std' or 'speaker_mean' arrays, got {sorted(stats)}")
 
     @classmethod
     def from_model_dir(
         cls, model_dir, model_file: Optional[str] = None, device: str = "cpu", **kwargs
     ) -> "SpeechEmotionRecognizer":
-        """Load an experiment directory (config.yaml, checkpoint, feats_conf.yaml, norm_stats.npz)."""
+        """Load an experiment directory or a packed zip (stage 8's ``packed_model.zip``).
+
+        Args:
+            model_dir: ``exp/<tag>/seed<S>/<fold>`` (config.yaml, the checkpoint,
+                feats_conf.yaml, norm.json) or a ``.zip`` (see :meth:`from_packed`).
+            model_file: Checkpoint name in the directory; default
+                :data:`DEFAULT_INFERENCE_MODEL`, the one stage 5 decodes (a zip
+                records its own).
+            device: Torch device.
+            **kwargs: ``vote``, ``embedding_point``.
+
+        Raises:
+            FileNotFoundError: Missing config.yaml or checkpoint.
+            ValueError: A global-norm run from before the statistics moved into
+                the model (its config.yaml does not normalise).
+        """
         model_dir = Path(model_dir)
+        if model_dir.is_file() and zipfile.is_zipfile(model_dir):
+            return cls.from_packed(model_dir, device=device, **kwargs)
         if not (model_dir / "config.yaml").is_file():
             raise FileNotFoundError(f"from_model_dir: {model_dir}/config.yaml not found (is it an exp dir?)")
-        if model_file is None:
-            for name in MODEL_FILE_CANDIDATES:
-                if (model_dir / name).exists():
-                    model_file = model_dir / name
-                    break
-            else:
-                raise FileNotFoundError(
-                    f"from_model_dir: none of {list(MODEL_FILE_CANDIDATES)} in {model_dir}"
-                )
+        path = model_dir / (model_file or DEFAULT_INFERENCE_MODEL)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"from_model_dir: {path} not found (the checkpoint stage 5 decodes; "
+                "pass model_file=<name>.pth for another)"
+            )
+        with open(model_dir / "config.yaml", encoding="utf-8") as f:
+            config = yaml.safe_load(f) or {}
+        record, old_stats = model_dir / MODEL_JSON, model_dir / "norm_stats.npz"
+        norm = json.loads(record.read_text(encoding="utf-8"))["norm"] if record.is_file() else "auto"
+        if norm == "auto" and not (model_dir / "norm.json").is_file() and old_stats.is_file():
+            # A run from before stage 4 wrote norm.json: its stats file tells the mode.
+            with np.load(old_stats) as stats:
+                norm = "speaker" if "speaker_mean" in stats.files else "global"
+        norm = run_norm(model_dir, config, norm)
         feats_conf = model_dir / "feats_conf.yaml"
-        norm = model_dir / "norm_stats.npz"
         return cls(
             model_dir / "config.yaml",
-            model_file,
+            path,
             feats_conf=feats_conf if feats_conf.is_file() else None,
-            norm_stats=norm if norm.is_file() else None,
+            norm=norm,
             device=device,
             **kwargs,
         )
 
+    @classmethod
+    def from_packed(cls, zip_path, device: str = "cpu", **kwargs) -> "SpeechEmotionRecognizer":
+        """Load stage 8's zip directly (no manual unzip).
+
+        The files are checked against ``MANIFEST.sha256``, extracted into a
+        temporary directory, loaded, and the directory is removed again.
+        ``model.json`` names the checkpoint (the one whose scores ship in
+        ``results.json``) and the normalisation mode; no statistics file is
+        needed (global statistics are buffers of the checkpoint).
+
+        Raises:
+            FileNotFoundError: No such zip, or a member it needs is missing.
+            ValueError: Not a zip, or a member does not match its checksum.
+        """
+        import hashlib
+        import tempfile
+
+        zip_path = Path(zip_path)
+        if not zip_path.is_file():
+            raise FileNotFoundError(f"from_packed: {zip_path}: no such file (stage 8 writes packed_model.zip)")
+        if not zipfile.is_zipfile(zip_path):
+            raise ValueError(f"from_packed: {zip_path}: not a zip file (stage 8 writes packed_model.zip)")
+        with zipfile.ZipFile(zip_path) as zf, tempfile.TemporaryDirectory(prefix="espnet_ser_model.") as tmp:
+            names = set(zf.namelist())
+            for need in ("config.yaml", MODEL_JSON):
+                if need not in names:
+                    raise FileNotFoundError(f"from_packed: {zip_path} has no {need} (pack it with stage 8)")
+            if "MANIFEST.sha256" in names:
+                for line in zf.read("MANIFEST.sha256").decode("utf-8").splitlines():
+                    digest, name = line.split("  ", 1)
+                    if name not in names or hashlib.sha256(zf.read(name)).hexdigest() != digest:
+                        raise ValueError(f"from_packed: {zip_path}: {name} is missing or does not match "
+                                         "MANIFEST.sha256 (corrupt download?)")
+            record = json.loads(zf.read(MODEL_JSON).decode("utf-8"))
+            zf.extractall(tmp)
+            return cls.from_model_dir(tmp, model_file=record["checkpoint"], device=device, **kwargs)
+
     def features(self, wav: Union[str, Path, np.ndarray], sample_rate: Optional[int] = None) -> np.ndarray:
-        """Extract and normalise features of a file path or a waveform -> (T, D)."""
+        """Extract the features of a file path or a waveform -> (T, D), as stage 2 does."""
         if self.extractor is None:
             raise ValueError(
                 "SpeechEmotionRecognizer: no feature config; put feats_conf.yaml into the "
@@ -268,19 +340,36 @@ class SpeechEmotionRecognizer:
             sr = int(sample_rate)
             if target_sr is not None and sr != target_sr:
                 audio, sr = resample(audio, sr, target_sr), target_sr
-        feats = np.asarray(self.extractor(audio, sr), dtype=np.float32)
-        if self.mean is not None:
-            feats = ((feats - self.mean) / self.std).astype(np.float32)
-        elif self.per_input_norm:
-            from espnet_ser.features.norm import utterance_normalize
+        return np.asarray(self.extractor(audio, sr), dtype=np.float32)
 
-            feats = utterance_normalize(feats)
-        return feats
+    def speaker_normalize(self, feats: List[np.ndarray]) -> List[np.ndarray]:
+        """Standardise the features of ONE speaker's files with their pooled statistics.
+
+        What stage 3 does for ``--norm speaker`` (:mod:`espnet_ser.features.norm`),
+        with the given files as the speaker's data; one file uses its own
+        statistics. Other models get their features back unchanged.
+
+        Raises:
+            ValueError: Utterance-level ``(1, D)`` features of a single file
+                (its own statistics would make every value 0).
+        """
+        if self.norm != "speaker":
+            return feats
+        from espnet_ser.features.norm import speaker_stats, standardize
+
+        if sum(f.shape[0] for f in feats) < 2:
+            raise ValueError(
+                "SpeechEmotionRecognizer: a per-speaker-normalised model with utterance-level (1, D) "
+                "features needs at least 2 files of the speaker (one file's own statistics make it 0)"
+            )
+        table = {str(i): f for i, f in enumerate(feats)}
+        mean, std, _ = speaker_stats(table, {k: "spk" for k in table}, sorted(table))["spk"]
+        return [standardize(f, mean, std) for f in feats]
 
     @torch.no_grad()
     def recognize_feats(self, feats: np.ndarray) -> Dict:
-        """Recognise precomputed (normalised) features (T, D)."""
-        feats = np.asarray(feats, dtype=np.float32)
+        """Recognise features (T, D) as the model's input (speaker models: already normalised)."""
+        feats = np.array(feats, dtype=np.float32)  # a copy: the caller's array stays as it was
         if feats.ndim != 2:
             raise ValueError(f"recognize_feats: expected (T, D), got {feats.shape}")
         xs = torch.from_numpy(feats)[None].to(self.device)
@@ -293,24 +382,32 @@ class SpeechEmotionRecognizer:
             "embedding": out["embeddings"][0].cpu().numpy(),
         }
 
+    def recognize_speaker(self, wavs: List[Union[str, Path]]) -> List[Dict]:
+        """Recognise several files of ONE speaker (per-speaker models pool their statistics).
+
+        Returns:
+            One result per file, as :meth:`__call__`.
+        """
+        feats = self.speaker_normalize([self.features(w) for w in wavs])
+        return [self.recognize_feats(f) for f in feats]
+
     def __call__(self, wav: Union[str, Path, np.ndarray], sample_rate: Optional[int] = None) -> Dict:
-        """Recognise one file or waveform.
+        """Recognise one file or waveform (per-speaker models: its own statistics).
 
         Returns:
             ``{"posteriors": {label: p}, "label": str, "embedding": (D,) array}``.
         """
-        return self.recognize_feats(self.features(wav, sample_rate))
+        return self.recognize_feats(self.speaker_normalize([self.features(wav, sample_rate)])[0])
 
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model_file", help="checkpoint (scp mode)")
-    parser.add_argument("--train_config", help="config.yaml of the experiment (scp mode)")
+    parser.add_argument("--model_file", help=f"checkpoint (ser.sh: <exp>/${{inference_model}}, default "
+                                              f"{DEFAULT_INFERENCE_MODEL})")
+    parser.add_argument("--train_config", help="config.yaml of the experiment")
     parser.add_argument("--data_path_and_name_and_type", action="append", default=[],
-                        help="feats.scp,speech,kaldi_ark (scp mode)")
-    parser.add_argument("--output_dir", help="decode dir (scp mode)")
-    parser.add_argument("--model_dir", help="experiment dir (wav mode)")
-    parser.add_argument("--wav", nargs="+", default=[], help="audio files (wav mode); prints JSON lines")
+                        help="feats.scp,speech,kaldi_ark (features as stage 3 lists them)")
+    parser.add_argument("--output_dir", help="decode dir")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--ngpu", type=int, default=0)
     parser.add_argument("--vote", type=lambda x: x.lower() in ("1", "true", "yes"), default=False,
@@ -326,18 +423,9 @@ def main(argv=None) -> None:
     logging.basicConfig(level=args.log_level, format="%(asctime)s (ser_inference) %(levelname)s: %(message)s")
     device = "cuda" if args.ngpu > 0 else "cpu"
     try:
-        if args.model_dir:
-            if not args.wav:
-                raise ValueError("--model_dir needs --wav FILE [FILE ...]")
-            rec = SpeechEmotionRecognizer.from_model_dir(args.model_dir, device=device, vote=args.vote,
-                                                         embedding_point=args.embedding_point)
-            for w in args.wav:
-                out = rec(w)
-                print(json.dumps({"wav": w, "label": out["label"], "posteriors": out["posteriors"]}))
-            return
         for opt in ("model_file", "train_config", "output_dir"):
             if getattr(args, opt) is None:
-                raise ValueError(f"--{opt} is required (or use --model_dir with --wav)")
+                raise ValueError(f"--{opt} is required (wav files: python -m espnet_ser.bin.recognize)")
         speech = [d for d in args.data_path_and_name_and_type if d.split(",")[1:2] == ["speech"]]
         if len(speech) != 1:
             raise ValueError("give exactly one --data_path_and_name_and_type <feats.scp>,speech,kaldi_ark")

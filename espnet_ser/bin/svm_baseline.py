@@ -15,7 +15,8 @@ Normalisation (``--norm``):
     none     raw features: only a contrast; on raw ComParE scales (up to ~1e4)
              LinearSVC hits ``--max-iter`` without converging and is slow
              (minutes per C value on Emo-DB).
-A dimension with (near-)zero std in a group is only centred.
+Statistics and standardisation are :mod:`espnet_ser.features.norm`'s, shared
+with the deep path (variance floored: a constant dimension becomes 0).
 
 Classifier: ``sklearn.svm.LinearSVC`` (one-vs-rest, squared hinge,
 ``class_weight="balanced"`` by default because UA is the main metric),
@@ -65,8 +66,6 @@ logger = logging.getLogger("espnet_ser.bin.svm_baseline")
 NORM_MODES = ("speaker", "global", "none")
 POSTERIOR_MODES = ("onehot", "softmax")
 DEFAULT_C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-#: A feature dimension whose std is below this is only centred, not scaled.
-STD_FLOOR = 1e-8
 
 
 @dataclass
@@ -163,15 +162,12 @@ def load_feature_set(name: str, feats_scp: Path, data_dir: Path) -> FeatureSet:
     return FeatureSet(name, utts, np.stack(rows), spks, labels, skipped)
 
 
-def _standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    # Constant dimensions are only centred: dividing by ~0 would blow up
-    # rounding noise into huge values.
-    std = np.where(std < STD_FLOOR, 1.0, std)
-    return (x - mean) / std
-
-
 def normalise(sets: Sequence[FeatureSet], mode: str) -> List[np.ndarray]:
     """Normalise the features of several sets (the first is the training set).
+
+    The statistics are those of the deep path (:mod:`espnet_ser.features.norm`,
+    one implementation): population mean / std with the variance floored, so a
+    constant dimension becomes 0.
 
     Args:
         sets: Training set first, then any others (dev, test).
@@ -185,32 +181,25 @@ def normalise(sets: Sequence[FeatureSet], mode: str) -> List[np.ndarray]:
     Raises:
         ValueError: On an unknown mode.
     """
+    from espnet_ser.features.norm import StatsAccumulator, speaker_stats, standardize
+
     if mode == "none":
         return [s.feats.copy() for s in sets]
     if mode == "global":
-        mean = sets[0].feats.mean(axis=0)
-        std = sets[0].feats.std(axis=0)
-        return [_standardise(s.feats, mean, std) for s in sets]
+        acc = StatsAccumulator()
+        acc.add(sets[0].feats, sets[0].name)
+        mean, std = acc.mean_std()
+        return [standardize(s.feats, mean, std, np.float64) for s in sets]
     if mode == "speaker":
-        by_spk: Dict[str, List[np.ndarray]] = {}
-        for s in sets:
-            for spk, row in zip(s.spks, s.feats):
-                by_spk.setdefault(spk, []).append(row)
-        stats = {}
-        for spk, rows in by_spk.items():
-            m = np.stack(rows)
-            stats[spk] = (m.mean(axis=0), m.std(axis=0))
-            if len(rows) < 2:
-                logger.warning(
-                    "speaker %s has 1 utterance: its normalised features are 0", spk
-                )
-        out = []
-        for s in sets:
-            x = np.empty_like(s.feats)
-            for i, spk in enumerate(s.spks):
-                x[i] = _standardise(s.feats[i], *stats[spk])
-            out.append(x)
-        return out
+        rows = {(i, j): s.feats[j:j + 1] for i, s in enumerate(sets) for j in range(len(s.utts))}
+        row2spk = {(i, j): spk for i, s in enumerate(sets) for j, spk in enumerate(s.spks)}
+        stats = speaker_stats(rows, row2spk, sorted(rows))
+        for spk, (_, _, n) in sorted(stats.items()):
+            if n < 2:
+                logger.warning("speaker %s has 1 utterance: its normalised features are 0", spk)
+        return [np.concatenate([standardize(s.feats[j:j + 1], *stats[s.spks[j]][:2], np.float64)
+                                for j in range(len(s.utts))])
+                for s in sets]
     raise ValueError(f"svm_baseline: --norm {mode!r}; choose one of {NORM_MODES}")
 
 

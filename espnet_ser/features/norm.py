@@ -1,23 +1,30 @@
-"""Feature normalisation (pipeline stage 3), with statistics from training data only.
+"""Feature normalisation statistics, from training data only: the one implementation.
 
-Modes (``bin/apply_norm --mode``):
+Modes (``ser.sh --norm``, ``bin/apply_norm --mode``):
 
 ``global``
     Mean and standard deviation per dimension over ALL FRAMES of the training
-    set's utterances; saved to ``stats.npz`` (``mean``, ``std``, ``count``) and
-    applied to every set (train, dev, test). Dev/test data never enter them.
+    set's utterances. Stage 3 writes only the statistics, in ESPnet's format
+    (``stats.npz`` with ``count``, ``sum``, ``sum_square``:
+    :meth:`StatsAccumulator.espnet_stats`), and the model applies them
+    (``--normalize global_mvn --normalize_conf stats_file=stats.npz``, ESPnet's
+    ``GlobalMVN``), so they travel inside the checkpoint. Dev/test data never
+    enter them.
 ``utterance``
-    Each utterance standardised with its own frame statistics. Needs frame-level
-    features: for ``(1, D)`` functionals every value would become 0, so it is an
-    error there.
+    Each utterance standardised with its own frame statistics, inside the model
+    (``--normalize utterance_mvn``, ESPnet's ``UtteranceMVN``). Needs
+    frame-level features: for ``(1, D)`` functionals every value would become
+    0, so stage 3 refuses it there.
 ``speaker``
     Each speaker standardised with the statistics of that speaker's own
     features (all of that speaker's utterances in the fold's sets; no labels are
-    used). A test speaker is normalised from its own, unlabelled test audio only,
-    the classical speaker compensation (DESIGN.md §5); ``stats.npz`` then holds
-    ``speakers``, ``speaker_mean``, ``speaker_std``, ``speaker_count``.
+    used). A test speaker is normalised from its own, unlabelled test audio
+    only, the classical speaker compensation (as in Schuller et al.'s challenge
+    baselines). It needs the test speaker's statistics, so it stays a pipeline
+    stage: stage 3 writes normalised copies (:func:`speaker_stats` + :func:`standardize`), and the
+    SVM reference (``bin/svm_baseline.py``) uses the same two functions.
 ``none``
-    Features are passed through unchanged (the scp points at the original arks).
+    Features are passed through unchanged.
 
 Statistics are accumulated in float64 as sums and sums of squares; the
 population variance is clamped to ``var_floor`` (default 1e-10) before the
@@ -90,12 +97,26 @@ class StatsAccumulator:
         var = self._sumsq / self.count - mean * mean
         return mean, np.sqrt(np.maximum(var, self.var_floor))
 
+    def espnet_stats(self) -> Dict[str, np.ndarray]:
+        """The sums in ESPnet's ``stats_file`` format (what ``GlobalMVN`` reads).
 
-def standardize(feats: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``(T, D) -> (T, D)`` float32 ``(x - mean) / std``."""
+        Returns:
+            ``{"count": () int64, "sum": (D,) float64, "sum_square": (D,) float64}``.
+
+        Raises:
+            ValueError: If no frame was added.
+        """
+        if self.count == 0 or self._sum is None:
+            raise ValueError("stats: no frames accumulated (empty training set?)")
+        return {"count": np.array(self.count, dtype=np.int64), "sum": self._sum.copy(),
+                "sum_square": self._sumsq.copy()}
+
+
+def standardize(feats: np.ndarray, mean: np.ndarray, std: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """``(T, D) -> (T, D)`` ``(x - mean) / std``, computed in float64, returned as ``dtype``."""
     if feats.shape[-1] != mean.shape[-1]:
         raise ValueError(f"standardize: feature dim {feats.shape[-1]} != stats dim {mean.shape[-1]}")
-    return ((feats.astype(np.float64) - mean) / std).astype(np.float32)
+    return ((feats.astype(np.float64) - mean) / std).astype(dtype)
 
 
 def utterance_normalize(feats: np.ndarray, var_floor: float = DEFAULT_VAR_FLOOR) -> np.ndarray:

@@ -226,7 +226,9 @@ class ESPnetSERModel(AbsESPnetModel):
             )
         xs, ilens = speech, speech_lengths.long()
         if self.normalize is not None:
-            xs, ilens = self.normalize(xs, ilens)
+            # ESPnet's GlobalMVN/UtteranceMVN work in place on tensors without grad:
+            # a copy keeps the caller's batch intact (adversary_steps reuse it).
+            xs, ilens = self.normalize(xs.clone(), ilens)
         units, unit_lens, unit2utt = self.adapter(xs, ilens)
         hs, olens = self.encoder(units, unit_lens)
         pooled = self.pooling(hs, olens.clamp(min=1))

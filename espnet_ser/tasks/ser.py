@@ -59,8 +59,10 @@ from espnet2.utils.types import int_or_none, str_or_none
 
 from espnet_ser.adapters.abs_adapter import AbsAdapter
 from espnet_ser.adapters.identity_adapter import IdentityAdapter
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.layers.global_mvn import GlobalMVN
+from espnet2.layers.utterance_mvn import UtteranceMVN
 from espnet_ser.adapters.segment_adapter import SegmentAdapter
-from espnet_ser.adapters.utterance_mvn import UtteranceMVN
 from espnet_ser.encoders.abs_encoder import AbsEncoder
 from espnet_ser.encoders.cnn_bigru import CNNBiGRUEncoder
 from espnet_ser.encoders.cnn_gru_1d import CNNGRU1DEncoder
@@ -102,13 +104,16 @@ frontend_choices = ClassChoices(
 )
 normalize_choices = ClassChoices(
     "normalize",
-    classes=dict(utterance_mvn=UtteranceMVN),
-    type_check=torch.nn.Module,
+    classes=dict(global_mvn=GlobalMVN, utterance_mvn=UtteranceMVN),
+    type_check=AbsNormalize,
     default=None,
     optional=True,
 )
 encoder_choices = ClassChoices(
     "encoder",
+# ESPnet's normalisation layers: global_mvn (stats_file = the npz of stage 3,
+# count/sum/sum_square from the fold's training speakers; mean/std become
+# buffers, so the statistics travel inside the checkpoint) and utterance_mvn.
     classes=dict(
         mlp=MLPEncoder,
         conv1d=Conv1dEncoder,

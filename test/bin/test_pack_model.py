@@ -12,13 +12,16 @@ from espnet_ser.bin import pack_model
 def make_run(root):
     run = root / "exp" / "sier" / "seed0" / "fold1"
     (run / "decode_test").mkdir(parents=True)
-    (run / "config.yaml").write_text("best_model_criterion:\n- [valid, acc, max]\nencoder: cnn_bigru\n")
+    (run / "config.yaml").write_text("best_model_criterion:\n- [valid, acc, max]\n- [valid, ua, max]\n"
+                                     "encoder: cnn_bigru\nnormalize: global_mvn\n")
     (run / "3epoch.pth").write_bytes(b"weights-3")
-    os.symlink("3epoch.pth", run / "valid.acc.best.pth")
+    (run / "2epoch.pth").write_bytes(b"weights-2")
+    os.symlink("3epoch.pth", run / "valid.ua.best.pth")
+    os.symlink("2epoch.pth", run / "valid.acc.best.pth")
     (run / "emotions.txt").write_text("ang\nhap\n")
     (run / "speakers.txt").write_text("s1\ns2\n")
     (run / "feats_conf.yaml").write_text("type: mfcc\n")
-    (run / "norm_stats.npz").write_bytes(b"stats")
+    (run / "norm.json").write_text('{"mode": "global"}')
     res = {"wa": 0.5, "ua": 0.5, "macro_f1": 0.5, "n": 2, "per_class": {"ang": 1.0, "hap": 0.0},
            "per_speaker": {}, "labels": ["ang", "hap"], "confusion": [[1, 0], [1, 0]]}
     (run / "decode_test" / "results.json").write_text(json.dumps(res))
@@ -31,9 +34,12 @@ def test_pack_contents_and_manifest(tmp_path):
     assert pack_model.main(["--exp-dir", str(run), "--out", str(out)]) == 0
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
-        assert names == {"config.yaml", "valid.acc.best.pth", "emotions.txt", "speakers.txt", "feats_conf.yaml",
-                         "norm_stats.npz", "results.json", "README.md", "MANIFEST.sha256"}
-        assert zf.read("valid.acc.best.pth") == b"weights-3"  # the link's target, not the link
+        assert names == {"config.yaml", "valid.ua.best.pth", "emotions.txt", "speakers.txt", "feats_conf.yaml",
+                         "model.json", "results.json", "README.md", "MANIFEST.sha256"}
+        # The dev-UA checkpoint (the one stage 5 decodes), the link's target, not the link.
+        assert zf.read("valid.ua.best.pth") == b"weights-3"
+        assert json.loads(zf.read("model.json")) == {"format": 1, "checkpoint": "valid.ua.best.pth",
+                                                     "norm": "global"}
         manifest = dict(reversed(line.split("  ")) for line in zf.read("MANIFEST.sha256").decode().splitlines())
         assert set(manifest) == names - {"MANIFEST.sha256"}
         for name, digest in manifest.items():
@@ -42,19 +48,25 @@ def test_pack_contents_and_manifest(tmp_path):
         assert "UA (unweighted average recall): 50.00%" in readme
 
 
-def test_prefers_nbest_average(tmp_path):
+def test_checkpoint_is_the_inference_model_not_the_first_criterion(tmp_path):
     run = make_run(tmp_path)
-    (run / "valid.acc.ave.pth").write_bytes(b"avg")
+    (run / "valid.acc.ave.pth").write_bytes(b"avg")  # first criterion's average: not taken
     out = tmp_path / "m.zip"
     pack_model.pack(str(run), str(out))
-    assert "valid.acc.ave.pth" in zipfile.ZipFile(out).namelist()
+    names = zipfile.ZipFile(out).namelist()
+    assert pack_model.DEFAULT_INFERENCE_MODEL == "valid.ua.best.pth"
+    assert "valid.ua.best.pth" in names and "valid.acc.ave.pth" not in names
+    pack_model.pack(str(run), str(out), checkpoint="valid.acc.ave.pth")  # ser.sh --inference_model
+    with zipfile.ZipFile(out) as zf:
+        assert json.loads(zf.read("model.json"))["checkpoint"] == "valid.acc.ave.pth"
+        assert [n for n in zf.namelist() if n.endswith(".pth")] == ["valid.acc.ave.pth"]
 
 
 @pytest.mark.parametrize("victim, message", [
     ("feats_conf.yaml", "feats_conf.yaml: feature config"),
     ("decode_test/results.json", "results.json: scores"),
     ("emotions.txt", "emotions.txt not found"),
-    ("valid.acc.best.pth", "no selected checkpoint"),
+    ("valid.ua.best.pth", "checkpoint --checkpoint valid.ua.best.pth"),
 ])
 def test_refuses_when_required_file_missing(tmp_path, capsys, victim, message):
     run = make_run(tmp_path)
@@ -76,11 +88,16 @@ def test_inventory_falls_back_to_decode_labels(tmp_path):
         assert zf.read("emotions.txt") == b"ang\nhap\n" and "speakers.txt" not in zf.namelist()
 
 
-def test_global_norm_requires_stats(tmp_path, capsys):
+def test_norm_mode_must_match_the_models_normalisation(tmp_path, capsys):
     run = make_run(tmp_path)
-    (run / "norm_stats.npz").unlink()
     out = tmp_path / "model.zip"
-    assert pack_model.main(["--exp-dir", str(run), "--out", str(out), "--norm", "global"]) == 1
-    assert "norm_stats.npz" in capsys.readouterr().err
+    # An old global-norm run normalised outside the model: one clear line, nothing packed.
+    (run / "config.yaml").write_text("encoder: cnn_bigru\n")
+    assert pack_model.main(["--exp-dir", str(run), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "normalize: global_mvn" in err and "re-run its stages 3-4" in err and len(err.splitlines()) == 1
+    assert not out.exists()
     assert pack_model.main(["--exp-dir", str(run), "--out", str(out), "--norm", "speaker"]) == 0
-    assert "norm_stats.npz" not in zipfile.ZipFile(out).namelist()
+    with zipfile.ZipFile(out) as zf:
+        assert json.loads(zf.read("model.json"))["norm"] == "speaker"
+        assert not [n for n in zf.namelist() if n.endswith(".npz")]  # no stats file travels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from espnet_ser.bin.apply_norm import main
 from espnet_ser.features.ark_io import ArkWriter, load_scp, read_scp
@@ -48,32 +49,43 @@ def _frames(mats, utts):
     return np.concatenate([mats[u] for u in utts]).astype(np.float64)
 
 
-def test_global_stats_come_from_train_only(tmp_path):
+def _global_mvn(stats_file, x):
+    """ESPnet's GlobalMVN (what the model applies) on one (T, D) matrix."""
+    from espnet2.layers.global_mvn import GlobalMVN
+
+    y, _ = GlobalMVN(stats_file)(torch.from_numpy(x.copy())[None], torch.tensor([x.shape[0]]))
+    return y[0].numpy()
+
+
+def test_global_writes_espnet_stats_from_train_only_and_no_copies(tmp_path):
     scp, fold, mats = _make(tmp_path)
     assert _run("global", scp, fold, tmp_path / "out1") == 0
     stats = load_stats(tmp_path / "out1" / "stats.npz")
+    assert set(stats) == {"count", "sum", "sum_square"}  # ESPnet's stats_file format
     train = _frames(mats, [u for u in mats if u.split("-")[0] in SETS["train"]])
-    np.testing.assert_allclose(stats["mean"], train.mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(stats["std"][:-1], train.std(axis=0)[:-1], rtol=1e-6)
+    np.testing.assert_allclose(stats["sum"], train.sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(stats["sum_square"], (train ** 2).sum(axis=0), rtol=1e-9)
     assert int(stats["count"]) == train.shape[0]
+    # No normalised copy: every set's scp points into the stage-2 ark.
+    assert not list((tmp_path / "out1").rglob("*.ark"))
+    for s in SETS:
+        specs = read_scp(tmp_path / "out1" / s / "feats.scp")
+        assert all(v.startswith(str(scp.parent / "feats.1.ark")) for v in specs.values()), specs
     out = load_scp(tmp_path / "out1" / "train" / "feats.scp")
-    normed = np.concatenate([out[u] for u in sorted(out)])
+    for utt, mat in out.items():
+        np.testing.assert_array_equal(mat, mats[utt])
+    # What the model does with the statistics: zero mean, unit variance on train.
+    normed = np.concatenate([_global_mvn(tmp_path / "out1" / "stats.npz", out[u]) for u in sorted(out)])
     np.testing.assert_allclose(normed[:, :-1].mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(normed[:, :-1].std(axis=0), 1, atol=1e-4)
     assert np.isfinite(normed).all() and np.all(normed[:, -1] == 0)
 
-    # Change only the test set's data: train statistics stay exactly the same,
-    # the normalised test features change.
+    # Change only the test set's data: train statistics stay exactly the same.
     scp2, fold2, mats2 = _make(tmp_path / "b", test_scale=5.0)
     assert _run("global", scp2, fold2, tmp_path / "out2") == 0
     stats2 = load_stats(tmp_path / "out2" / "stats.npz")
-    np.testing.assert_array_equal(stats["mean"], stats2["mean"])
-    np.testing.assert_array_equal(stats["std"], stats2["std"])
-    t1 = load_scp(tmp_path / "out1" / "test" / "feats.scp")
-    t2 = load_scp(tmp_path / "out2" / "test" / "feats.scp")
-    assert not np.allclose(t1["spkD-u0"], t2["spkD-u0"])
-    np.testing.assert_allclose(t2["spkD-u0"], (mats2["spkD-u0"] - stats["mean"]) / stats["std"],
-                               rtol=1e-5, atol=1e-5)
+    for k in stats:
+        np.testing.assert_array_equal(stats[k], stats2[k])
 
 
 def test_speaker_mode_zero_mean_unit_variance_per_speaker(tmp_path):
@@ -92,13 +104,13 @@ def test_speaker_mode_zero_mean_unit_variance_per_speaker(tmp_path):
     assert abs(stats["speaker_mean"][3, 0] - 10) < 2
 
 
-def test_utterance_mode_and_functionals_error(tmp_path, capsys):
-    scp, fold, _ = _make(tmp_path)
+def test_utterance_mode_writes_no_copies_and_refuses_functionals(tmp_path, capsys):
+    scp, fold, mats = _make(tmp_path)
     assert _run("utterance", scp, fold, tmp_path / "out") == 0
+    assert not list((tmp_path / "out").rglob("*.ark")) and not (tmp_path / "out" / "stats.npz").exists()
     out = load_scp(tmp_path / "out" / "dev" / "feats.scp")
-    for mat in out.values():
-        np.testing.assert_allclose(mat[:, :-1].mean(axis=0), 0, atol=1e-5)
-        np.testing.assert_allclose(mat[:, :-1].std(axis=0), 1, atol=1e-4)
+    for utt, mat in out.items():
+        np.testing.assert_array_equal(mat, mats[utt])  # the model's utterance_mvn normalises
     scp1, fold1, _ = _make(tmp_path / "f", frames=(1, 2))
     assert _run("utterance", scp1, fold1, tmp_path / "out1") == 1
     assert "utterance-level features (1, D)" in capsys.readouterr().err

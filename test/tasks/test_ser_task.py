@@ -243,3 +243,45 @@ def test_reshuffled_batches_keep_sizes_no_one_utterance_batch():
     for b in (e1, e2):
         assert [len(x) for x in b] == [33, 33, 32] and sorted(k for x in b for k in x) == keys
     assert e1 != e2 and s.generate(1) == e1  # new per epoch, reproducible
+
+
+def test_global_mvn_statistics_travel_inside_the_checkpoint(tiny):
+    """ESPnet's GlobalMVN from stage 3's stats file: trained, saved and reloaded without the file."""
+    from espnet_ser.features.ark_io import load_scp
+
+    root, conf, lang, train, dev = tiny
+    x = np.concatenate(list(load_scp(train / "feats.scp").values())).astype(np.float64)
+    stats = root / "stats.npz"
+    np.savez(stats, count=np.array(x.shape[0]), sum=x.sum(0), sum_square=(x ** 2).sum(0))
+    out = root / "exp_mvn"
+    ser_train.main(train_args(conf, lang, train, dev, out, 1)
+                   + ["--normalize", "global_mvn", "--normalize_conf", f"stats_file={stats}"])
+    state = torch.load(out / "1epoch.pth", map_location="cpu", weights_only=False)
+    np.testing.assert_allclose(state["normalize.mean"].numpy(), x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(state["normalize.std"].numpy(), x.std(0), rtol=1e-5)
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["normalize"] == "global_mvn"
+    stats.unlink()  # the checkpoint alone carries the statistics
+    model, _ = ser_inference.load_model(out / "config.yaml", out / "1epoch.pth")
+    np.testing.assert_allclose(model.normalize.mean.numpy(), x.mean(0), rtol=1e-5)
+    # Padding is masked: an utterance decodes the same alone and padded in a batch.
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(5, D)).astype(np.float32), rng.normal(size=(12, D)).astype(np.float32)
+    xs = torch.zeros(2, 12, D)
+    xs[0, :5], xs[1] = torch.from_numpy(a), torch.from_numpy(b)
+    with torch.no_grad():
+        both = model.infer(xs, torch.tensor([5, 12]))["posteriors"]
+        alone = model.infer(torch.from_numpy(a)[None], torch.tensor([5]))["posteriors"]
+    torch.testing.assert_close(both[0], alone[0], rtol=1e-5, atol=1e-6)
+    assert torch.equal(xs[0, 5:], torch.zeros(7, D))  # the caller's batch is not normalised in place
+
+
+def test_utterance_mvn_is_espnets(tiny):
+    root, conf, lang, train, dev = tiny
+    out = root / "exp_umvn"
+    ser_train.main(train_args(conf, lang, train, dev, out, 1)
+                   + ["--normalize", "utterance_mvn", "--normalize_conf", "norm_vars=true"])
+    model, _ = ser_inference.load_model(out / "config.yaml", out / "1epoch.pth")
+    from espnet2.layers.utterance_mvn import UtteranceMVN
+
+    assert isinstance(model.normalize, UtteranceMVN) and model.normalize.norm_vars

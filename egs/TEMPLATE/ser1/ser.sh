@@ -10,7 +10,8 @@
 # Stage numbers never change (DESIGN.md §3):
 #   1 data preparation (local/data.sh -> data/all) and fold lists (data/folds)
 #   2 feature extraction (data/all -> dump/<feat>/all), nj jobs through ${train_cmd}
-#   3 per fold: normalisation statistics from training data only, label inventories
+#   3 per fold: set lists, normalisation statistics from training data only (global:
+#     ESPnet's stats.npz for the model's global_mvn; speaker: normalised copies), labels
 #   4 per fold x seed: training (espnet_ser.bin.ser_train through ${cuda_cmd})
 #   5 inference: posteriors and embeddings per utterance
 #   6 scoring: results.json per fold/seed
@@ -39,7 +40,8 @@ feats_conf=conf/feats/fbank.yaml   # feature extractor config
 norm=global              # feature normalisation: global | utterance | speaker | none
 train_config=conf/train.yaml       # model and training config
 train_args=              # extra options for ser_train (e.g. "--max_epoch 2"; word-split)
-inference_model=valid.ua.best.pth  # checkpoint chosen on dev (training speakers) by UA
+inference_model=         # checkpoint decoded (stage 5), packed (8) and loaded by the Python API; empty:
+                         # espnet_ser.bin.pack_model.DEFAULT_INFERENCE_MODEL (valid.ua.best.pth, best dev UA)
 inference_args=          # extra options for ser_inference
 probe_sets="dev test"    # held-out sets whose embeddings feed the speaker probe
 label_names="emotion speaker gender"  # label streams given to the model (see prepare_labels)
@@ -208,21 +210,31 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     mapfile -t train_data < <(data_args train "${dump}/train"; data_args valid "${dump}/dev")
+    # Normalisation inside the model (statistics travel in the checkpoint); speaker: stage 3 did it.
+    norm_args=()
+    case "${norm}" in
+      global) norm_args=(--normalize global_mvn --normalize_conf "stats_file=${dump}/stats.npz") ;;
+      utterance) norm_args=(--normalize utterance_mvn --normalize_conf norm_vars=true) ;;
+    esac
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
       log "Stage 4: training (seed ${seed}): ${dump}/{train,dev} -> ${d}"
       mkdir -p "${d}"
       cp "${feats_conf}" "${d}/feats_conf.yaml"
       cp "${dump}/labels/"*.txt "${d}/"   # emotions.txt, speakers.txt, ... side by side
-      [ ! -f "${dump}/stats.npz" ] || cp "${dump}/stats.npz" "${d}/norm_stats.npz"
+      cp "${dump}/norm.json" "${d}/norm.json"   # the normalisation mode, for stage 8 and the Python API
       # shellcheck disable=SC2086,SC2068
       ${cuda_cmd} --gpu "${ngpu}" "${d}/train.log" \
         python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" \
           --seed "${seed}" --output_dir "${d}" --resume true \
-          --emotion_list "${d}/emotions.txt" ${train_data[@]} ${train_args}
+          --emotion_list "${d}/emotions.txt" "${norm_args[@]}" ${train_data[@]} ${train_args}
     done
   done
 fi
+
+# One checkpoint rule: stage 5 decodes, stage 8 packs (and the Python API loads) the same file.
+[ -n "${inference_model}" ] || inference_model=$(python3 -c \
+  'from espnet_ser.bin.pack_model import DEFAULT_INFERENCE_MODEL as m; print(m)')
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
   _ngpu=0; ! ${gpu_inference} || _ngpu=1
@@ -285,7 +297,8 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
       log "Stage 8: pack: ${d} -> ${d}/packed_model.zip"
-      python3 -m espnet_ser.bin.pack_model --exp-dir "${d}" --norm "${norm}" --out "${d}/packed_model.zip"
+      python3 -m espnet_ser.bin.pack_model --exp-dir "${d}" --checkpoint "${inference_model}" \
+        --norm "${norm}" --out "${d}/packed_model.zip"
     done
   done
 fi
