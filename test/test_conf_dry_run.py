@@ -3,7 +3,7 @@
 A training config is a YAML mapping with an ``encoder`` key (feature configs
 under conf/feats/ and cluster configs are skipped by that rule).  Input:
 random features (B, T, input_size or 20); T = 1 for the ``mlp`` encoder
-(utterance-level functionals), two segments for a ``segment`` frontend,
+(utterance-level functionals), two segments for a ``segment`` input adapter,
 else 24 frames (kept small: the suite builds every config).  Label inventories are generated beside
 emotions.txt, which is where the domain heads look for them.
 """
@@ -45,8 +45,8 @@ def test_config_builds_and_trains_one_batch(conf_path, tmp_path):
     model = SERTask.build_model(argparse.Namespace(**cfg))
     model.set_total_steps(100)
     model.train()
-    seg = (cfg.get("frontend_conf") or {}).get("segment_length", 32)
-    T = 1 if cfg["encoder"] == "mlp" else (2 * seg if cfg.get("frontend") == "segment" else 24)
+    seg = (cfg.get("input_adapter_conf") or {}).get("segment_length", 32)
+    T = 1 if cfg["encoder"] == "mlp" else (2 * seg if cfg.get("input_adapter") == "segment" else 24)
     B = 4
     xs = torch.randn(B, T, D)
     lens = torch.tensor([T] + [max(1, T // 2)] * (B - 1))

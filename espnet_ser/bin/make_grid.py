@@ -136,7 +136,7 @@ def _model_config(encoder: str, encoder_conf: dict, fc: int, gamma: Optional[flo
     """Encoder + statistics pooling + the paper's heads (and adversary), with the training options."""
     classifier_conf, heads = _heads(fc, gamma)
     cfg = {
-        "frontend": "identity",
+        "input_adapter": "identity",
         "encoder": encoder,
         "encoder_conf": encoder_conf,
         "pooling": "stats",

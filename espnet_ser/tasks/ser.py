@@ -3,17 +3,26 @@
 Registries (each gives ``--<name> <choice>`` and ``--<name>_conf <dict>``, and
 the same keys in the YAML config):
 
-========== ==================================== =============
-name       choices                              default
-========== ==================================== =============
-frontend   identity, segment (input adapters)   identity
-normalize  utterance_mvn                        none
-encoder    mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
-           tdnn_bilstm
-pooling    stats, mean                          stats
-classifier mlp                                  mlp
-model      espnet                               espnet
-========== ==================================== =============
+============= ==================================== =============
+name          choices                              default
+============= ==================================== =============
+input_adapter identity, segment                    identity
+normalize     utterance_mvn                        none
+encoder       mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
+              tdnn_bilstm
+pooling       stats, mean                          stats
+classifier    mlp                                  mlp
+model         espnet                               espnet
+============= ==================================== =============
+
+``input_adapter`` turns a batch of feature sequences into the units the
+encoder sees (``identity``: one unit per utterance; ``segment``: fixed-length
+segments whose posteriors are averaged per utterance).  In ESPnet a
+``frontend`` is waveform -> features (done here by stage 2) and ``--adapter``
+is AbsTask's LoRA/Houlsby fine-tuning option, so neither name is used.  Configs
+written before the rename (``frontend:``/``frontend_conf:``, also in an old
+model's config.yaml) are read as ``input_adapter``/``input_adapter_conf`` with
+a warning; giving both names is an error.
 
 Domain heads are a list (``--domain_heads`` / ``domain_heads:``), one entry
 per head::
@@ -96,8 +105,8 @@ DOMAIN_HEAD_KEYS = (
     "attach",
 )
 
-frontend_choices = ClassChoices(
-    "frontend",
+input_adapter_choices = ClassChoices(
+    "input_adapter",
     classes=dict(identity=IdentityAdapter, segment=SegmentAdapter),
     type_check=AbsAdapter,
     default="identity",
@@ -152,6 +161,42 @@ def _yaml_list(value: str):
     if not isinstance(parsed, list):
         raise argparse.ArgumentTypeError(f"expected a YAML list, got {value!r}")
     return parsed
+
+
+def _yaml_dict(value: str):
+    """argparse type: a YAML/JSON mapping given on the command line."""
+    parsed = yaml.safe_load(value) if isinstance(value, str) else value
+    if parsed is not None and not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError(f"expected a YAML mapping, got {value!r}")
+    return parsed
+
+
+def _map_old_frontend_option(args: argparse.Namespace) -> None:
+    """Read the old ``frontend``/``frontend_conf`` keys as ``input_adapter``/``input_adapter_conf``.
+
+    Raises:
+        ValueError: Both the old and the new key are set to different things.
+    """
+    old = getattr(args, "frontend", None)
+    old_conf = getattr(args, "frontend_conf", None)
+    for key in ("frontend", "frontend_conf"):
+        if hasattr(args, key):
+            delattr(args, key)
+    if old is None and not old_conf:
+        return
+    new = getattr(args, "input_adapter", None)
+    new_conf = getattr(args, "input_adapter_conf", None) or {}
+    if (new not in (None, "identity", old)) or (old_conf and new_conf and new_conf != old_conf):
+        raise ValueError(
+            f"frontend: {old} / input_adapter: {new}: 'frontend' is the old name of 'input_adapter'; "
+            "keep only input_adapter (and input_adapter_conf) in the config"
+        )
+    logging.warning(
+        "config key 'frontend' (%s) is the old name of 'input_adapter': read as input_adapter; "
+        "rename frontend/frontend_conf to input_adapter/input_adapter_conf in the config", old
+    )
+    args.input_adapter = old or new or "identity"
+    args.input_adapter_conf = dict(old_conf or new_conf or {})
 
 
 def input_size_from_shape_file(shape_file: str) -> int:
@@ -284,7 +329,7 @@ class SERTask(AbsTask):
     num_optimizers: int = 2
 
     class_choices_list = [
-        frontend_choices,
+        input_adapter_choices,
         normalize_choices,
         encoder_choices,
         pooling_choices,
@@ -340,6 +385,10 @@ class SERTask(AbsTask):
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+        # The registry's name before issue 10 (see the module docstring); mapped
+        # in build_model and removed from the saved config.
+        group.add_argument("--frontend", type=str_or_none, default=None, help=argparse.SUPPRESS)
+        group.add_argument("--frontend_conf", type=_yaml_dict, default=None, help=argparse.SUPPRESS)
 
     @classmethod
     def get_default_config(cls) -> Dict:
@@ -476,8 +525,9 @@ class SERTask(AbsTask):
         normalize = None
         if getattr(args, "normalize", None) is not None:
             normalize = normalize_choices.get_class(args.normalize)(**conf("normalize"))
-        adapter = frontend_choices.get_class(getattr(args, "frontend", None) or "identity")(
-            **conf("frontend")
+        _map_old_frontend_option(args)
+        adapter = input_adapter_choices.get_class(getattr(args, "input_adapter", None) or "identity")(
+            **conf("input_adapter")
         )
         encoder = encoder_choices.get_class(args.encoder)(input_size=input_size, **conf("encoder"))
         pooling = pooling_choices.get_class(args.pooling)(
