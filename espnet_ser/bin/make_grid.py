@@ -114,7 +114,7 @@ def _heads(fc: int, gamma: Optional[float]) -> Tuple[dict, List[dict]]:
 
 def _training() -> dict:
     # Not given in the paper: Adam 1e-3, batch 32, 30 epochs; the epoch is chosen on the
-    # dev speakers by accuracy (valid.acc.best.pth), never on test.
+    # dev speakers by UA (valid.ua.best.pth, ser.sh --inference_model), never on test.
     return {
         "optim": "adam",
         "optim_conf": {"lr": 0.001, "weight_decay": 0.0},

@@ -253,8 +253,10 @@ class SpeechEmotionRecognizer:
                 the model (its config.yaml does not normalise).
         """
         model_dir = Path(model_dir)
-        if model_dir.is_file() and zipfile.is_zipfile(model_dir):
+        if model_dir.is_file() or model_dir.suffix == ".zip":
             return cls.from_packed(model_dir, device=device, **kwargs)
+        if not model_dir.is_dir():
+            raise FileNotFoundError(f"from_model_dir: {model_dir}: no such directory or packed .zip")
         if not (model_dir / "config.yaml").is_file():
             raise FileNotFoundError(f"from_model_dir: {model_dir}/config.yaml not found (is it an exp dir?)")
         path = model_dir / (model_file or DEFAULT_INFERENCE_MODEL)

@@ -101,3 +101,23 @@ def test_norm_mode_must_match_the_models_normalisation(tmp_path, capsys):
     with zipfile.ZipFile(out) as zf:
         assert json.loads(zf.read("model.json"))["norm"] == "speaker"
         assert not [n for n in zf.namelist() if n.endswith(".npz")]  # no stats file travels
+
+
+def test_every_training_config_writes_the_inference_model():
+    """ESPnet writes <phase>.<crit>.best.pth only for a listed criterion: every config lists dev UA."""
+    import pathlib
+
+    import yaml
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    phase, crit = pack_model.DEFAULT_INFERENCE_MODEL.split(".")[:2]
+    checked = 0
+    for path in sorted(repo.glob("egs/*/*/conf/**/*.yaml")):
+        conf = yaml.safe_load(path.read_text()) or {}
+        if isinstance(conf, dict) and "best_model_criterion" in conf:
+            assert [phase, crit, "max"] in conf["best_model_criterion"], path
+            checked += 1
+    assert checked > 10
+    # ser.sh's --help names the one default (its --inference_model is empty by default).
+    ser_sh = (repo / "egs" / "TEMPLATE" / "ser1" / "ser.sh").read_text()
+    assert f"DEFAULT_INFERENCE_MODEL ({pack_model.DEFAULT_INFERENCE_MODEL}" in ser_sh
