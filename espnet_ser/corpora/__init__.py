@@ -23,6 +23,7 @@ from espnet_ser.corpora.iemocap import prepare_iemocap
 from espnet_ser.corpora.msp_improv import prepare_msp_improv
 from espnet_ser.corpora.ravdess import prepare_ravdess
 from espnet_ser.corpora.savee import prepare_savee
+from espnet_ser.corpora.tess import prepare_tess
 
 CORPORA: Dict[str, Callable[..., PrepareResult]] = {
     "emodb": prepare_emodb,
@@ -31,6 +32,7 @@ CORPORA: Dict[str, Callable[..., PrepareResult]] = {
     "msp_improv": prepare_msp_improv,
     "ravdess": prepare_ravdess,
     "savee": prepare_savee,
+    "tess": prepare_tess,
 }
 
 
@@ -60,4 +62,5 @@ __all__ = [
     "prepare_msp_improv",
     "prepare_ravdess",
     "prepare_savee",
+    "prepare_tess",
 ]

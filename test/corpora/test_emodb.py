@@ -181,6 +181,25 @@ def test_packaged_maps_follow_paper_001_table1():
         assert {k for k, v in lm.valence.items() if v == "positive"} == {"hap", "neu"}
 
 
+def test_packaged_maps_extend_table1_by_analogy_consistently():
+    # Corpora outside Table 1 (EMOVO, RAVDESS, TESS): surprise and pleasant surprise
+    # high/positive, calm low/positive; and across every packaged map one label has
+    # one arousal and one valence, so pooled cross-corpus sets agree.
+    for corpus, code, arousal, valence in [("emovo", "sor", "high", "positive"),
+                                           ("ravdess", "08", "high", "positive"),
+                                           ("ravdess", "02", "low", "positive"),
+                                           ("tess", "ps", "high", "positive")]:
+        lm = load_label_map(None, corpus)
+        label = lm.emotion[code]
+        assert (lm.arousal[label], lm.valence[label]) == (arousal, valence), (corpus, code)
+    seen = {}
+    for corpus in sorted(CORPORA):
+        lm = load_label_map(None, corpus)
+        for label in lm.labels:
+            pair = (lm.arousal[label], lm.valence[label])
+            assert seen.setdefault(label, (corpus, pair))[1] == pair, (label, corpus, seen[label])
+
+
 def test_probe_audio(tmp_path):
     write_wav(tmp_path / "st.wav", 0.25, sr=48000, channels=2)
     info = probe_audio(tmp_path / "st.wav")

@@ -124,7 +124,7 @@ def test_iemocap_speakers_on_awkward_dialog_names(trees, tmp_path):
 def test_iemocap_default_four_classes(trees, tmp_path):
     rows = read_manifest(trees["iemocap"])
     result = CORPORA["iemocap"](trees["iemocap"], tmp_path / "data")
-    four = {"neu": "neu", "hap": "hap", "exc": "hap", "ang": "ang", "sad": "sad"}  # DESIGN.md section 6
+    four = {"neu": "neu", "hap": "hap", "exc": "hap", "ang": "ang", "sad": "sad"}  # the usual 4-class IEMOCAP set
     expected = collections.Counter(four[r["code"]] for r in rows if r["code"] in four)
     assert result.num_utts == sum(expected.values())
     assert collections.Counter(read_table(tmp_path / "data" / "utt2emo").values()) == expected
