@@ -74,31 +74,31 @@ def get_parser() -> argparse.ArgumentParser:
 
 def _read_feats(paths: Sequence[Path]):
     """Union of several scp files -> (key -> spec), (key -> skip reason)."""
-    from espnet_ser.features.ark_io import read_scp
+    from espnet_ser.utils.data_dir import read_table
 
     specs: Dict[str, str] = {}
     skipped: Dict[str, str] = {}
     for path in paths:
-        part = read_scp(path)
+        part = read_table(path)
         dup = set(part) & set(specs)
         if dup:
             raise ValueError(f"{path}: {len(dup)} utterance id(s) also in another --feats file, e.g. {sorted(dup)[0]}")
         specs.update(part)
         sk = path.parent / "skipped"
         if sk.is_file() and sk.stat().st_size:
-            skipped.update(read_scp(sk))
+            skipped.update(read_table(sk))
     return specs, skipped
 
 
 def _num_frames(paths: Sequence[Path]) -> Dict[str, int]:
     """``utt2num_frames`` beside each ``feats.scp`` (stage 2 writes it), where present."""
-    from espnet_ser.features.ark_io import read_scp
+    from espnet_ser.utils.data_dir import read_table
 
     frames: Dict[str, int] = {}
     for path in paths:
         table = path.parent / "utt2num_frames"
         if table.is_file():
-            frames.update({u: int(n) for u, n in read_scp(table).items()})
+            frames.update({u: int(n) for u, n in read_table(table).items()})
     return frames
 
 
@@ -127,10 +127,10 @@ def apply_norm(
         ValueError: Unknown mode, utterances without features or a skip reason,
             ``utterance`` mode on ``(1, D)`` features, dim mismatch.
     """
-    from espnet_ser.features.ark_io import ArkWriter, load_scp, write_scp
+    from espnet_ser.features.ark_io import ArkWriter, load_scp
     from espnet_ser.features.norm import (
         MODES, StatsAccumulator, save_stats, speaker_stats, standardize)
-    from espnet_ser.utils.data_dir import read_table
+    from espnet_ser.utils.data_dir import read_table, write_table
 
     if mode not in MODES:
         raise ValueError(f"--mode {mode}: must be one of {MODES}")
@@ -225,7 +225,7 @@ def apply_norm(
             # The model normalises (global_mvn / utterance_mvn) or nothing does:
             # the set is a subset of the input features, not a copy.
             (sdir / "feats.ark").unlink(missing_ok=True)  # a copy left by an older stage 3
-            write_scp(sdir / "feats.scp", {u: specs[u] for u in set_utts[s]})
+            write_table(sdir / "feats.scp", {u: specs[u] for u in set_utts[s]})
             for u in set_utts[s]:
                 frames[u] = frames_in[u] if u in frames_in else int(load(u).shape[0])
         else:
@@ -235,8 +235,8 @@ def apply_norm(
                     y = standardize(load(u), mean, std)
                     writer[u] = y
                     frames[u] = int(y.shape[0])
-        write_scp(sdir / "utt2num_frames", frames)
-        write_scp(sdir / "skipped", set_skipped[s])
+        write_table(sdir / "utt2num_frames", frames)
+        write_table(sdir / "skipped", set_skipped[s])
         counts[s] = {"written": len(frames), "skipped": len(set_skipped[s])}
         print(f"{PROG}: {mode}: {s}: {len(frames) + len(set_skipped[s])} in, {len(frames)} listed, "
               f"{len(set_skipped[s])} skipped -> {sdir}/feats.scp", file=sys.stderr)

@@ -90,13 +90,15 @@ def git_commit() -> str:
 
 def read_per_utt(decode_dir: Path) -> Dict[str, tuple]:
     """Read ``per_utt`` (``utt spk ref hyp``) written by ``bin/score.py``."""
+    from espnet_ser.utils.data_dir import read_table
+
     path = decode_dir / "per_utt"
     table = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        f = line.split()
-        if len(f) != 4:
-            raise ValueError(f"{path}:{lineno}: expected 'utt spk ref hyp', got {line!r}; re-run scoring")
-        table[f[0]] = (f[1], f[2], f[3])
+    for lineno, (utt, value) in enumerate(read_table(path).items(), 1):
+        f = value.split()
+        if len(f) != 3:
+            raise ValueError(f"{path}:{lineno}: expected 'utt spk ref hyp', got {utt} {value!r}; re-run scoring")
+        table[utt] = tuple(f)
     return table
 
 

@@ -72,7 +72,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from espnet_ser.utils.data_dir import read_table, subset_data_dir, validate_data_dir
+from espnet_ser.utils.data_dir import read_list, read_table, subset_data_dir, validate_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -587,8 +587,7 @@ def read_fold_list(path: str | Path) -> list[str]:
     Returns:
         The ids, in file order.
     """
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [x.strip() for x in lines if x.strip() and not x.startswith("#")]
+    return read_list(path)
 
 
 def make_folds(

@@ -1,9 +1,11 @@
 """Kaldi ark/scp input and output: the ONLY module of espnet_ser that imports kaldiio.
 
 kaldiio >= 2.18 ships an NTT evaluation-only licence, so every read and write of
-feature archives goes through the five functions/classes below; swapping the
+feature archives goes through the four functions/classes below; swapping the
 backend (e.g. for a pure-numpy reader of the Kaldi binary matrix format) means
-changing this file only.
+changing this file only.  An scp file as TEXT (``key -> "ark:offset"`` strings,
+e.g. to subset it) is a Kaldi table like any other: read and write it with
+:func:`espnet_ser.utils.data_dir.read_table` / ``write_table``.
 
 Formats (Kaldi's):
     ark: ``<key> <binary matrix>`` records, one after the other.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, Iterator, Mapping, Tuple, Union
+from typing import Iterator, Mapping, Tuple, Union
 
 import kaldiio
 import kaldiio.matio
@@ -34,8 +36,6 @@ __all__ = [
     "load_scp",
     "read_ark",
     "read_matrix",
-    "read_scp",
-    "write_scp",
 ]
 
 
@@ -164,40 +164,3 @@ def read_ark(ark_path: PathLike) -> Iterator[Tuple[str, np.ndarray]]:
     if not Path(ark_path).is_file():
         raise FileNotFoundError(f"read_ark: no ark file {ark_path}")
     yield from kaldiio.load_ark(str(ark_path))
-
-
-def read_scp(path: PathLike) -> Dict[str, str]:
-    """Read a Kaldi ``<key> <value>`` table (scp, utt2num_frames, ...) as strings.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: On a line without a value or a duplicate key (names the line).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"read_scp: no file {path}")
-    table: Dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise ValueError(f"{path}:{lineno}: expected '<key> <value>', got {line!r}")
-            key, value = parts
-            if key in table:
-                raise ValueError(f"{path}:{lineno}: duplicate key {key!r}")
-            table[key] = value.strip()
-    return table
-
-
-def write_scp(path: PathLike, table: Mapping[str, object]) -> None:
-    """Write a ``<key> <value>`` table sorted bytewise by key (C locale), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for key in sorted(table, key=lambda k: k.encode("utf-8")):
-            f.write(f"{key} {table[key]}\n")
-    os.replace(tmp, path)

@@ -109,12 +109,12 @@ class SentenceEmbeddingExtractor(AbsExtractor):
 
 
 def _read_kaldi_text(text_file: Union[str, Path]):
-    """Yield transcripts (without the utterance id) of a Kaldi ``text`` file."""
-    with open(text_file, encoding="utf-8") as f:
-        for line in f:
-            parts = line.rstrip("\n").split(maxsplit=1)
-            if len(parts) == 2 and parts[1].strip():
-                yield parts[1].strip()
+    """Yield the non-empty transcripts (without the utterance id) of a Kaldi ``text`` file."""
+    from espnet_ser.utils.data_dir import read_table
+
+    for transcript in read_table(text_file, allow_empty_value=True).values():
+        if transcript.strip():
+            yield transcript.strip()
 
 
 def train_bpe(

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from espnet_ser.bin.apply_norm import main
-from espnet_ser.features.ark_io import ArkWriter, load_scp, read_scp
+from espnet_ser.features.ark_io import ArkWriter, load_scp
+from espnet_ser.utils.data_dir import read_table
 from espnet_ser.features.norm import load_stats
 
 from feat_testutils import write_table
@@ -69,7 +70,7 @@ def test_global_writes_espnet_stats_from_train_only_and_no_copies(tmp_path):
     # No normalised copy: every set's scp points into the stage-2 ark.
     assert not list((tmp_path / "out1").rglob("*.ark"))
     for s in SETS:
-        specs = read_scp(tmp_path / "out1" / s / "feats.scp")
+        specs = read_table(tmp_path / "out1" / s / "feats.scp")
         assert all(v.startswith(str(scp.parent / "feats.1.ark")) for v in specs.values()), specs
     out = load_scp(tmp_path / "out1" / "train" / "feats.scp")
     for utt, mat in out.items():
@@ -123,7 +124,7 @@ def test_none_mode_passes_through(tmp_path):
     for utt, mat in out.items():
         np.testing.assert_array_equal(mat, mats[utt])
     assert not (tmp_path / "out" / "stats.npz").exists()
-    frames = read_scp(tmp_path / "out" / "test" / "utt2num_frames")
+    frames = read_table(tmp_path / "out" / "test" / "utt2num_frames")
     assert {u: int(v) for u, v in frames.items()} == {u: mats[u].shape[0] for u in out}
 
 
@@ -135,7 +136,7 @@ def test_missing_features_need_a_stage2_reason(tmp_path, capsys):
     assert "no features and no entry in the stage-2 skipped file, e.g. spkD-u1" in capsys.readouterr().err
     (scp.parent / "skipped").write_text("spkD-u1 too short, gave 0 frames\n")
     assert _run("global", scp, fold, tmp_path / "out") == 0
-    skipped = read_scp(tmp_path / "out" / "test" / "skipped")
+    skipped = read_table(tmp_path / "out" / "test" / "skipped")
     assert skipped == {"spkD-u1": "no features: too short, gave 0 frames"}
     assert "spkD-u1" not in load_scp(tmp_path / "out" / "test" / "feats.scp")
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from espnet_ser.features.ark_io import ArkWriter, load_scp, read_ark, read_matrix, read_scp, write_scp
+import espnet_ser.features.ark_io as ark_io
+from espnet_ser.features.ark_io import ArkWriter, load_scp, read_ark, read_matrix
+from espnet_ser.utils.data_dir import read_table, write_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +27,7 @@ def test_round_trip(tmp_path):
         got = feats[k]
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, v)
-        np.testing.assert_array_equal(read_matrix(read_scp(tmp_path / "f.scp")[k]), v)
+        np.testing.assert_array_equal(read_matrix(read_table(tmp_path / "f.scp")[k]), v)
     assert not (tmp_path / "f.ark.tmp").exists()
 
 
@@ -56,20 +58,32 @@ def test_duplicate_and_bad_keys_rejected(tmp_path):
             w["c"] = np.zeros((1, 1, 1), np.float32)
 
 
-def test_write_scp_sorted_bytewise_and_read_back(tmp_path):
+def test_scp_text_goes_through_the_one_table_reader(tmp_path):
+    """scp files are text tables: data_dir.read_table/write_table, not a second parser in ark_io."""
+    assert not hasattr(ark_io, "read_scp") and not hasattr(ark_io, "write_scp")
     table = {"b": "2", "B": "1", "a_x": "3", "a-x": "4"}
-    write_scp(tmp_path / "t", table)
+    write_table(tmp_path / "t", table)
     keys = [line.split()[0] for line in (tmp_path / "t").read_text().splitlines()]
     assert keys == sorted(table, key=lambda k: k.encode())
-    assert read_scp(tmp_path / "t") == table
-
-
-def test_read_scp_errors_name_the_line(tmp_path):
+    assert read_table(tmp_path / "t") == table
     (tmp_path / "t").write_text("a 1\na 2\n")
     with pytest.raises(ValueError, match=r"t:2: duplicate key"):
-        read_scp(tmp_path / "t")
+        read_table(tmp_path / "t")
     with pytest.raises(FileNotFoundError):
         load_scp(tmp_path / "missing.scp")
+
+
+def test_no_hand_written_table_parsers():
+    """Kaldi text tables are parsed in utils/data_dir.py only (corpus-native files excepted)."""
+    offenders = []
+    for path in (REPO / "espnet_ser").rglob("*.py"):
+        rel = path.relative_to(REPO).as_posix()
+        if rel == "espnet_ser/utils/data_dir.py" or rel.startswith("espnet_ser/corpora/"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "split(maxsplit=1)" in text or "split(None, 1)" in text:
+            offenders.append(rel)
+    assert offenders == [], f"hand-written '<key> <value>' parsing outside utils/data_dir.py: {offenders}"
 
 
 def test_only_ark_io_imports_kaldiio():

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from espnet_ser.bin.extract_feats import main
-from espnet_ser.features.ark_io import load_scp, read_scp
+from espnet_ser.features.ark_io import load_scp
+from espnet_ser.utils.data_dir import read_table
 
 from feat_testutils import make_data_dir, write_wav
 
@@ -48,11 +49,11 @@ def test_two_jobs_merge_and_corrupt_wav_skipped(tiny_corpus, tmp_path, capsys):
                 "--out-dir", out, "--max-skip-frac", 0.2) == 0
     assert "merge: 7 in, 6 written, 1 skipped" in capsys.readouterr().err
 
-    skipped = read_scp(out / "skipped")
+    skipped = read_table(out / "skipped")
     assert list(skipped) == ["spkB-bad"] and "unreadable audio" in skipped["spkB-bad"]
     feats = load_scp(out / "feats.scp")
-    frames = read_scp(out / "utt2num_frames")
-    assert sorted(feats) == sorted(frames) == sorted(u for u in read_scp(tiny_corpus / "utt2spk")
+    frames = read_table(out / "utt2num_frames")
+    assert sorted(feats) == sorted(frames) == sorted(u for u in read_table(tiny_corpus / "utt2spk")
                                                       if u != "spkB-bad")
     for utt, mat in feats.items():
         assert mat.shape == (int(frames[utt]), 80) and mat.dtype == np.float32
@@ -111,7 +112,7 @@ def test_opensmile_short_clip_is_skipped_with_reason(tmp_path, capsys):
     assert _run("--feats-conf", CONF_DIR / "egemaps_v02.yaml", "--data-dir", d, "--out-dir", out,
                 "--no-progress") == 0
     assert "1 skipped (reasons: non-finite output: 1)" in capsys.readouterr().err
-    assert list(read_scp(out / "skipped.1")) == ["s1-tiny"]
+    assert list(read_table(out / "skipped.1")) == ["s1-tiny"]
     assert load_scp(out / "feats.1.scp")["s1-long"].shape == (1, 88)
 
 
@@ -187,9 +188,9 @@ def test_segments_cut_utterances_from_a_recording(tmp_path):
     out = tmp_path / "dump"
     assert _run("--feats-conf", CONF_DIR / "fbank.yaml", "--data-dir", d, "--out-dir", out,
                 "--no-progress") == 0
-    frames = {u: int(v) for u, v in read_scp(out / "utt2num_frames.1").items()}
+    frames = {u: int(v) for u, v in read_table(out / "utt2num_frames.1").items()}
     assert frames == {"s1-a": 1 + 8000 // 160, "s1-b": 1 + 16000 // 160}
-    assert "outside" in read_scp(out / "skipped.1")["s1-c"]
+    assert "outside" in read_table(out / "skipped.1")["s1-c"]
 
 
 def test_dimension_mismatch_is_an_error_naming_both_dims(tiny_corpus, tmp_path, capsys, monkeypatch):
