@@ -7,7 +7,7 @@ the same keys in the YAML config):
 name          choices                              default
 ============= ==================================== =============
 input_adapter identity, segment                    identity
-normalize     utterance_mvn                        none
+normalize     global_mvn, utterance_mvn (ESPnet)   none
 encoder       mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
               tdnn_bilstm
 pooling       stats, mean                          stats
@@ -59,6 +59,9 @@ from typing import Callable, Collection, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import yaml
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.layers.global_mvn import GlobalMVN
+from espnet2.layers.utterance_mvn import UtteranceMVN
 from espnet2.tasks.abs_task import AbsTask
 from espnet2.torch_utils.initialize import initialize
 from espnet2.train.abs_espnet_model import AbsESPnetModel
@@ -68,9 +71,6 @@ from espnet2.utils.types import int_or_none, str_or_none
 
 from espnet_ser.adapters.abs_adapter import AbsAdapter
 from espnet_ser.adapters.identity_adapter import IdentityAdapter
-from espnet2.layers.abs_normalize import AbsNormalize
-from espnet2.layers.global_mvn import GlobalMVN
-from espnet2.layers.utterance_mvn import UtteranceMVN
 from espnet_ser.adapters.segment_adapter import SegmentAdapter
 from espnet_ser.encoders.abs_encoder import AbsEncoder
 from espnet_ser.encoders.cnn_bigru import CNNBiGRUEncoder
@@ -111,6 +111,9 @@ input_adapter_choices = ClassChoices(
     type_check=AbsAdapter,
     default="identity",
 )
+# ESPnet's normalisation layers: global_mvn (stats_file = the npz of stage 3,
+# count/sum/sum_square from the fold's training speakers; mean/std become
+# buffers, so the statistics travel inside the checkpoint) and utterance_mvn.
 normalize_choices = ClassChoices(
     "normalize",
     classes=dict(global_mvn=GlobalMVN, utterance_mvn=UtteranceMVN),
@@ -120,9 +123,6 @@ normalize_choices = ClassChoices(
 )
 encoder_choices = ClassChoices(
     "encoder",
-# ESPnet's normalisation layers: global_mvn (stats_file = the npz of stage 3,
-# count/sum/sum_square from the fold's training speakers; mean/std become
-# buffers, so the statistics travel inside the checkpoint) and utterance_mvn.
     classes=dict(
         mlp=MLPEncoder,
         conv1d=Conv1dEncoder,
