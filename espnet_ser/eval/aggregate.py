@@ -381,6 +381,8 @@ def load_paper_table(path: str | Path) -> dict:
             note: "speaker adversary"
           - system: "CNN-biGRU"
             ua: 67.3
+            config: train_cnn1_noadv  # optional: the recipe config the number belongs to
+                                      # (make_grid copies it into conf/tuning/GRID.md)
 
     Raises:
         FileNotFoundError / ValueError naming the file and the problem.
@@ -396,7 +398,8 @@ def load_paper_table(path: str | Path) -> dict:
     for i, row in enumerate(data["rows"]):
         if not isinstance(row, dict) or "system" not in row:
             raise ValueError(f"{path}: rows[{i}] needs a 'system' name")
-        extra = set(row) - {"system", "wa", "ua", "macro_f1", "note"}
+        extra = set(row) - {"system", "wa", "ua", "macro_f1", "note", "config"}
         if extra:
-            raise ValueError(f"{path}: rows[{i}] has unknown keys {sorted(extra)}; allowed: system, wa, ua, macro_f1, note")
+            raise ValueError(f"{path}: rows[{i}] has unknown keys {sorted(extra)}; "
+                             "allowed: system, wa, ua, macro_f1, note, config")
     return data

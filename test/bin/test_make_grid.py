@@ -99,3 +99,30 @@ def test_committed_recipe_grids_are_up_to_date(corpus, tmp_path):
     recipe = tmp_path / corpus
     shutil.copytree(RECIPES[corpus] / "conf", recipe / "conf")
     assert make_grid.main(["--recipe", str(recipe), "--check"]) == 0
+
+
+def test_paper_numbers_come_from_conf_paper_results(tmp_path):
+    """GRID.md takes the paper's numbers from conf/paper_results.yaml; the module holds none."""
+    import re
+
+    recipe = _recipe(tmp_path)
+    (recipe / "conf" / "paper_results.yaml").write_text(
+        'source: "Leow et al., Table 1 (test corpus)"\nrows:\n'
+        '  - system: "best"\n    config: train_cnn1_gamma3.33\n    wa: "12.3 ± 4.5"\n'
+        '  - system: "a row without a config (report only)"\n    wa: "99.9"\n')
+    assert make_grid.main(["--recipe", str(recipe)]) == 0
+    grid_md = (recipe / "conf" / "tuning" / "GRID.md").read_text()
+    assert "| train_cnn1_gamma3.33.yaml | cnn_bigru | 1 | 3.33 | 5×5 | 64 | 128 | 128 | 12.3 ± 4.5 |" in grid_md
+    assert "| train_cnn2_noadv.yaml | cnn_bigru | 2 | without AL | 5×5 | 64 | 128 | 128 | — |" in grid_md
+    assert "99.9" not in grid_md and "test corpus" in grid_md
+    source = Path(make_grid.__file__).read_text()
+    assert not re.search(r"\d+\.\d ± \d", source), "paper numbers belong in conf/paper_results.yaml"
+
+
+def test_paper_results_naming_an_unknown_config_is_one_line(tmp_path, capsys):
+    recipe = _recipe(tmp_path)
+    (recipe / "conf" / "paper_results.yaml").write_text(
+        'rows:\n  - system: "x"\n    config: train_cnn9_noadv\n    wa: "1.0"\n')
+    assert make_grid.main(["--recipe", str(recipe)]) == 1
+    err = capsys.readouterr().err
+    assert "config train_cnn9_noadv is not a grid setting" in err and len(err.strip().splitlines()) == 1
