@@ -40,6 +40,9 @@ msp_improv  ``Audio/session1/S01A/P/MSP-IMPROV-S01A-F01-P-FM01.wav``,      44.1 
             ``Evaluation.txt``
 ravdess     ``Audio_Speech_Actors_01-24/Actor_01/03-01-05-02-01-01-01.wav`` 48 kHz
 savee       ``AudioData/DC/a01.wav`` (``flat=True``: ``ALL/DC_a01.wav``)  44.1 kHz
+tess        ``OAF_Fear/OAF_back_fear.wav`` (``flat=True``:                24.414 kHz
+            ``OAF_back_fear.wav``); quirks: ``OA_<word>_neutral.wav``,
+            one AIFF file under a ``.wav`` name, one 96 kHz file
 =========== ============================================================= =======
 
 Every generated tree also holds ``SYNTH_MANIFEST.tsv`` at its root (one row per
@@ -68,6 +71,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import soundfile
 from scipy import signal
 from scipy.io import wavfile
 
@@ -171,6 +175,8 @@ CORPUS_EMOTIONS: dict[str, dict[str, str]] = {
                 "05": "anger", "06": "fear", "07": "disgust", "08": "surprise"},
     "savee": {"a": "anger", "d": "disgust", "f": "fear", "h": "happiness",
               "n": "neutral", "sa": "sadness", "su": "surprise"},
+    "tess": {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness",
+             "neutral": "neutral", "ps": "surprise", "sad": "sadness"},
 }
 
 #: Long names used in IEMOCAP's and MSP-IMPROV's evaluator lines.
@@ -280,6 +286,7 @@ CHANNELS: dict[str, ChannelProfile] = {
     "msp_improv": ChannelProfile(80.0, 9000.0, 800.0, 3.0, 28.0, 0.8),
     "ravdess": ChannelProfile(40.0, 0.0, 5000.0, 2.5, 45.0, 0.3, stereo_every=7),
     "savee": ChannelProfile(150.0, 8000.0, 1800.0, -2.0, 30.0, 0.5, hum_hz=50.0),
+    "tess": ChannelProfile(70.0, 10000.0, 2200.0, 1.5, 45.0, 0.2),
 }
 
 #: Default output sample rate and channel count of each layout.
@@ -290,6 +297,7 @@ CORPUS_DEFAULTS: dict[str, dict[str, int]] = {
     "msp_improv": {"sample_rate": 44100},
     "ravdess": {"sample_rate": 48000},
     "savee": {"sample_rate": 44100},
+    "tess": {"sample_rate": 24414},
 }
 
 
@@ -602,6 +610,7 @@ class _Utt:
     kind: str = "speech"
     intensity: float = 1.0
     text: str = ""
+    fmt: str = "wav"  # container written: wav, aiff or flac (whatever the name says)
 
 
 @dataclasses.dataclass
@@ -806,6 +815,67 @@ def _plan_savee(seed, n_speakers, upsp, duration, sr, emotions=None, flat=False)
     return _Plan(utts, {}, dict(speakers))
 
 
+_TESS_SPEAKERS = [("OAF", "f"), ("YAF", "f")]
+#: The 200 target words of TESS (the NU-6 word list), said in "Say the word _".
+_TESS_WORDS = (
+    "back bar base bath bean beg bite boat bone book bought burn cab calm came cause chain chair "
+    "chalk chat check cheek chief choice cool dab date dead death deep dime dip ditch dodge dog doll "
+    "door fail fall far fat fit five food gap gas gaze germ get gin goal good goose gun half hall "
+    "hash hate have haze hire hit hole home hurl hush jail jar join judge jug juice keen keep keg "
+    "kick kill king kite knock late laud lean learn lease lid life limb live loaf long lore lose lot "
+    "love luck make match merge mess met mill mob mode mood moon mop mouse nag name near neat nice "
+    "note numb pad page pain pass pearl peg perch phone pick pike pole pool puff rag raid rain raise "
+    "rat reach read red ring ripe road room rose rot rough rush said sail search seize sell shack "
+    "shall shawl sheep shirt should shout size soap soup sour south sub such sure take talk tape "
+    "team tell thin third thought thumb time tip tire ton tool tough turn vine voice void vote wag "
+    "walk wash week wheat when which whip white wife wire witch yearn yes young youth"
+).split()
+#: Folder names that are not ``<SPK>_<code>``: the mixed case and spellings of
+#: the circulating copies of the release (file names always use the code).
+_TESS_FOLDERS = {("OAF", "fear"): "OAF_Fear", ("OAF", "ps"): "OAF_Pleasant_surprise",
+                 ("OAF", "sad"): "OAF_Sad", ("YAF", "ps"): "YAF_pleasant_surprised"}
+_TESS_QUIRK_RATE = 96000
+
+
+def _plan_tess(seed, n_speakers, upsp, duration, sr, emotions=None, flat=False, quirks=True,
+               ext="wav") -> _Plan:
+    codes = _codes("tess", emotions)
+    n_speakers = len(_TESS_SPEAKERS) if n_speakers is None else n_speakers
+    if not 1 <= n_speakers <= len(_TESS_SPEAKERS):
+        raise ValueError(f"generate_corpus('tess'): n_speakers must be 1 or 2 (TESS has the speakers OAF "
+                         f"and YAF), got {n_speakers}")
+    if ext not in ("wav", "flac"):
+        raise ValueError(f"generate_corpus('tess'): ext must be 'wav' (the release) or 'flac', got {ext!r}")
+    upsp = len(codes) if upsp is None else upsp
+    limit = len(_TESS_WORDS) * len(codes)
+    if upsp > limit:
+        raise ValueError(f"generate_corpus('tess'): utts_per_speaker={upsp} > {limit} (200 words x emotions)")
+    speakers = _TESS_SPEAKERS[:n_speakers]
+    utts = []
+    for spk, gender in speakers:
+        rng = _stable_rng(seed, "plan", spk)
+        words = [_TESS_WORDS[i] for i in rng.permutation(len(_TESS_WORDS))]
+        # Word-major, so each word is said in every emotion before the next word starts.
+        pairs = [(w, codes[i]) for w in words for i in rng.permutation(len(codes))][:upsp]
+        for word, code in pairs:
+            native = f"{spk}_{word}_{code}"
+            folder = _TESS_FOLDERS.get((spk, code), f"{spk}_{code}")
+            rel = f"{native}.{ext}" if flat else f"{folder}/{native}.{ext}"
+            utts.append(_Utt(rel, native, spk, gender, code, CORPUS_EMOTIONS["tess"][code],
+                             _durations(duration, rng), sr, text=f"Say the word {word}",
+                             fmt=ext))
+    if quirks and utts:
+        # The release's oddities: OAF's first neutral file is named OA_..., the first
+        # file is recorded at 96 kHz, the last holds AIFF data under its .wav name.
+        first_neutral = next((u for u in utts if u.speaker == "OAF" and u.code == "neutral"), None)
+        if first_neutral is not None:
+            head, _, name = first_neutral.relpath.rpartition("/")
+            first_neutral.relpath = (head + "/" if head else "") + "OA_" + name[len("OAF_"):]
+        utts[0].sample_rate = _TESS_QUIRK_RATE
+        utts[-1].fmt = "aiff"
+    return _Plan(utts, {}, dict(speakers))
+
+
 #: IEMOCAP dialogs of the default 5 sessions (lead gender, name); names include
 #: the awkward real ones (letter suffixes, lead "M" with F turns).
 _IEMOCAP_DIALOGS = [
@@ -954,6 +1024,7 @@ LAYOUTS: dict[str, Callable[..., _Plan]] = {
     "msp_improv": _plan_msp_improv,
     "ravdess": _plan_ravdess,
     "savee": _plan_savee,
+    "tess": _plan_tess,
 }
 
 _MANIFEST_FIELDS = ["path", "utt", "speaker", "gender", "code", "emotion", "duration", "sample_rate",
@@ -996,12 +1067,12 @@ def generate_corpus(
 
     Args:
         layout: one of ``emodb``, ``emovo``, ``iemocap``, ``msp_improv``,
-            ``ravdess``, ``savee``.
+            ``ravdess``, ``savee``, ``tess``.
         out_dir: corpus root to create (must not exist, or be empty).
         seed: random seed.
         n_speakers: number of speakers (default: Emo-DB's 10, EMOVO's 6,
             SAVEE's 4 real ids; IEMOCAP 10 = 5 sessions; MSP-IMPROV 4;
-            RAVDESS 4 actors). Extra speakers get new ids in the corpus's
+            RAVDESS 4 actors; TESS its 2, OAF and YAF, and no more). Extra speakers get new ids in the corpus's
             naming scheme; IEMOCAP and MSP-IMPROV need an even number.
         utts_per_speaker: files per speaker (default: one per emotion; IEMOCAP
             and MSP-IMPROV 6), spread evenly over the emotions.
@@ -1016,7 +1087,11 @@ def generate_corpus(
             ``rater_lines`` (True); ravdess: ``songs`` (False, True = also write
             ``Audio_Song_Actors_01-24/`` channel-02 files, ``"mixed"`` = song
             files inside the speech actor folders); savee: ``flat`` (False; True
-            writes ``ALL/DC_a01.wav``).
+            writes ``ALL/DC_a01.wav``); tess: ``flat`` (False; True writes every
+            file into the root), ``quirks`` (True: OAF's first neutral file is
+            named ``OA_<word>_neutral``, the first file is written at 96 kHz
+            whatever ``sample_rate`` says, the last one holds AIFF data under
+            its ``.wav`` name), ``ext`` (``wav`` as released, or ``flac``).
 
     Returns:
         The corpus root (``out_dir``) to pass to ``prepare_<layout>``.
@@ -1055,7 +1130,11 @@ def generate_corpus(
             wav = _render(u, layout, profiles[u.speaker], seed)
             path = tmp / u.relpath
             path.parent.mkdir(parents=True, exist_ok=True)
-            wavfile.write(path, u.sample_rate, (wav * 32767.0).round().astype(np.int16))
+            pcm = (wav * 32767.0).round().astype(np.int16)
+            if u.fmt == "wav":
+                wavfile.write(path, u.sample_rate, pcm)
+            else:  # AIFF or FLAC: libsndfile writes no time stamps, so bytes stay reproducible
+                soundfile.write(str(path), pcm, u.sample_rate, format=u.fmt.upper(), subtype="PCM_16")
         for rel, content in plan.text_files.items():
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Generated trees of all six corpora through prepare_<corpus> and validate_data_dir.
+"""Generated trees of all seven corpora through prepare_<corpus> and validate_data_dir.
 
 The generator's manifest says exactly what was written; the preparers must
 find every speech file, with the right speaker, gender and label, and leave
@@ -16,7 +16,7 @@ from espnet_ser.corpora import CORPORA
 from espnet_ser.corpora.synth import CORPUS_EMOTIONS, generate_corpus, read_manifest
 from espnet_ser.utils.data_dir import read_table, validate_data_dir
 
-LAYOUTS = ["emodb", "emovo", "iemocap", "msp_improv", "ravdess", "savee"]
+LAYOUTS = ["emodb", "emovo", "iemocap", "msp_improv", "ravdess", "savee", "tess"]
 
 # Per layout: generator options; every native code kept by an identity label map.
 GEN_OPTIONS = {
@@ -26,6 +26,7 @@ GEN_OPTIONS = {
     "msp_improv": dict(n_speakers=4, utts_per_speaker=5),
     "ravdess": dict(n_speakers=3, utts_per_speaker=8, songs=True),
     "savee": dict(n_speakers=2, utts_per_speaker=7),
+    "tess": dict(utts_per_speaker=8),  # with the release's quirks (OA_ name, AIFF, 96 kHz)
 }
 
 
@@ -144,3 +145,22 @@ def test_savee_flat_layout(tmp_path):
                            duration=0.5, sample_rate=16000)
     result = CORPORA["savee"](root, tmp_path / "data", label_map=_identity_map("savee"))
     assert result.num_utts == 6 and result.num_speakers == 2
+
+
+def test_tess_quirks_and_flat_layout(trees, tmp_path):
+    rows = {r["utt"]: r for r in read_manifest(trees["tess"])}
+    result = CORPORA["tess"](trees["tess"], tmp_path / "data")  # the packaged map
+    validate_data_dir(tmp_path / "data")
+    assert result.num_utts == 16 and result.skipped == {}
+    wav = read_table(tmp_path / "data" / "wav.scp")
+    dur = read_table(tmp_path / "data" / "utt2dur")
+    misnamed = [u for u, p in wav.items() if "/OA_" in p]
+    assert misnamed and all(u.startswith("tess_OAF-OAF_") for u in misnamed)
+    for utt, path in wav.items():  # AIFF-under-.wav and the 96 kHz file: durations from their own headers
+        assert abs(float(dur[utt]) - float(rows[utt.split("-", 1)[1]]["duration"])) < 1e-3
+    assert set(read_table(tmp_path / "data" / "utt2emo").values()) <= {"ang", "dis", "fea", "hap", "neu", "sad", "sur"}
+    root = generate_corpus("tess", tmp_path / "flat", n_speakers=2, utts_per_speaker=3, flat=True,
+                           duration=0.5, sample_rate=16000)
+    result = CORPORA["tess"](root, tmp_path / "flat_data")
+    validate_data_dir(tmp_path / "flat_data")
+    assert result.num_utts == 6 and result.num_speakers == 2 and result.skipped == {}

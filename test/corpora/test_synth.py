@@ -35,6 +35,8 @@ WAV_PATTERNS = {
     "msp_improv": r"Audio/session(\d)/S(\d\d)([AHSN])/([TRSP])/MSP-IMPROV-S\2\3-([FM])0\1-\4-\5[FM]\d\d\.wav",
     "ravdess": r"Audio_Speech_Actors_01-24/Actor_(\d\d)/03-01-0[1-8]-0[12]-0[12]-0[12]-\1\.wav",
     "savee": r"AudioData/(DC|JE|JK|KL)/(a|d|f|h|n|sa|su)\d\d\.wav",
+    "tess": r"(OAF|YAF)_(angry|disgust|Fear|fear|happy|neutral|Pleasant_surprise|pleasant_surprised|Sad|sad)"
+            r"/(?:\1|OA)_[a-z]+_(angry|disgust|fear|happy|neutral|ps|sad)\.wav",
 }
 TEXT_PATTERNS = {
     "iemocap": r"Session(\d)/dialog/(EmoEvaluation|transcriptions)/Ses0\1[FM]_\w+\.txt"
@@ -48,6 +50,7 @@ SMALL = {
     "msp_improv": dict(n_speakers=2, utts_per_speaker=4),
     "ravdess": dict(n_speakers=2, utts_per_speaker=8),
     "savee": dict(n_speakers=2, utts_per_speaker=3),
+    "tess": dict(n_speakers=2, utts_per_speaker=3, quirks=False),  # quirks: test_tess_quirks
 }
 
 
@@ -192,6 +195,42 @@ def test_savee_flat(tmp_path):
                for f in _files(root) if f.endswith(".wav"))
 
 
+def test_tess_release_layout_and_quirks(tmp_path):
+    a = generate_corpus("tess", tmp_path / "a", seed=4, utts_per_speaker=14, duration=0.4)
+    b = generate_corpus("tess", tmp_path / "b", seed=4, utts_per_speaker=14, duration=0.4)
+    files = _files(a)
+    assert files == _files(b) and not filecmp.cmpfiles(a, b, files, shallow=False)[1]
+    rows = read_manifest(a)
+    assert len(rows) == 28 and {r["speaker"] for r in rows} == {"OAF", "YAF"}
+    assert all(r["gender"] == "f" and r["text"].startswith("Say the word ") for r in rows)
+    for spk in ("OAF", "YAF"):  # word-major: 2 words x 7 emotions, each said in every emotion
+        words = collections.Counter(r["text"] for r in rows if r["speaker"] == spk)
+        assert len(words) == 2 and set(words.values()) == {7}
+    assert all(re.fullmatch(WAV_PATTERNS["tess"], r["path"]) for r in rows)
+    # Folder spellings differ from the codes; file names always use the code (ps).
+    assert {"OAF_Fear", "OAF_Pleasant_surprise", "YAF_pleasant_surprised", "YAF_fear"} <= \
+        {Path(r["path"]).parent.name for r in rows}
+    infos = {r["path"]: sf.info(a / r["path"]) for r in rows}
+    misnamed = [r for r in rows if Path(r["path"]).name.startswith("OA_")]
+    assert len(misnamed) == 1 and misnamed[0]["code"] == "neutral" and misnamed[0]["utt"].startswith("OAF_")
+    aiff = [p for p, i in infos.items() if i.format == "AIFF"]
+    assert len(aiff) == 1 and aiff[0].endswith(".wav")
+    assert {i.format for p, i in infos.items() if p != aiff[0]} == {"WAV"}
+    high = [r for r in rows if infos[r["path"]].samplerate == 96000]
+    assert len(high) == 1 and high[0]["sample_rate"] == "96000"
+    assert {i.samplerate for p, i in infos.items() if p != high[0]["path"]} == {24414}
+    assert all(i.frames == round(0.4 * i.samplerate) for i in infos.values())
+
+
+def test_tess_flat_flac_no_quirks(tmp_path):
+    root = generate_corpus("tess", tmp_path / "t", n_speakers=1, utts_per_speaker=7, flat=True, ext="flac",
+                           quirks=False, duration=0.4, sample_rate=16000)
+    files = [f for f in _files(root) if f != MANIFEST_NAME]
+    assert len(files) == 7 and all(re.fullmatch(r"OAF_[a-z]+_(angry|disgust|fear|happy|neutral|ps|sad)\.flac", f)
+                                   for f in files)
+    assert {(sf.info(root / f).format, sf.info(root / f).samplerate) for f in files} == {("FLAC", 16000)}
+
+
 # ---------------------------------------------------------------- signal
 def test_synthesize_shape_and_emotion_direction():
     spk = make_speaker("x", "f", np.random.default_rng(0))
@@ -273,6 +312,8 @@ def test_sentences_carry_the_emotion():
         ("emodb", {"emotions": ["X"]}, "valid codes"),
         ("ravdess", {"utts_per_speaker": 61}, "valid names per actor"),
         ("emodb", {"duration": (2.0, 1.0)}, "duration"),
+        ("tess", {"n_speakers": 3}, "OAF and YAF"),
+        ("tess", {"ext": "mp3"}, "ext must be"),
     ],
 )
 def test_bad_arguments(layout, kwargs, message, tmp_path):
