@@ -7,6 +7,7 @@ Usage:
         --data-dir data/all --out-dir data/folds_ts123
     python -m espnet_ser.bin.make_folds --protocol cross_corpus \\
         --train-corpora emodb,emovo --test-corpora iemocap --data-dir data/all --out-dir data/cc
+    python -m espnet_ser.bin.make_folds --protocol tess_loso --data-dir data/tess --out-dir data/folds
 
 Options other than --protocol/--data-dir/--out-dir/--seed are passed only when
 given; a protocol that does not take one is an error (see
@@ -62,7 +63,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-folds", type=int, help="emodb_l2so (5), ravdess_l2so (12), multi_corpus (1)")
     parser.add_argument("--dev-mode", choices=["dialogs", "utts"], help="iemocap_loso / iemocap_ts (dialogs)")
     parser.add_argument("--dev-fraction", type=float,
-                        help="iemocap_* (0.1 of dialogues/utterances), cross_corpus / multi_corpus (0.2 of speakers)")
+                        help="iemocap_* (0.1 of dialogues/utterances), tess_loso (0.2 of utterances), "
+                             "cross_corpus / multi_corpus (0.2 of speakers; of utterances in a corpus "
+                             "with fewer than 3 speakers)")
     parser.add_argument("--test-fraction", type=float, help="multi_corpus: speakers per corpus in test (0.2)")
     parser.add_argument("--train-corpora", help="cross_corpus: comma-separated (default: all but the test corpus)")
     parser.add_argument("--test-corpora", help="cross_corpus: comma-separated, one fold each (default: each corpus)")

@@ -41,13 +41,26 @@ emodb_l2so           Leow et al.: 5 folds, 6 train / 2 dev / 2 test speakers,
 emodb_loso           one fold per speaker; dev = one male + one female of the
                      other speakers (rotating)
 ravdess_l2so         as emodb_l2so with 12 folds (20 / 2 / 2)
+tess_loso            one fold per speaker (2 on TESS: OAF, YAF); dev =
+                     ``dev_fraction`` (0.2) of each training speaker's
+                     utterances.  With two speakers a speaker-disjoint dev
+                     set would leave no training speaker, so dev shares its
+                     speaker with train (it never shares one with test):
+                     dev scores are speaker-dependent and optimistic, the
+                     test score is speaker-independent
 cross_corpus         train on ``train_corpora``, test on each of
                      ``test_corpora`` (one fold per test corpus; default:
                      leave-one-corpus-out); dev = ``dev_fraction`` (0.2) of
-                     each training corpus's speakers, gender-balanced
+                     each training corpus's speakers, gender-balanced; a
+                     training corpus with fewer than 3 speakers (TESS) gives
+                     ``dev_fraction`` of each speaker's utterances instead
+                     (a 1-speaker dev set would take half of TESS)
 multi_corpus         per corpus ``test_fraction`` (0.2) of the speakers ->
                      test, ``dev_fraction`` (0.2) of the rest -> dev,
-                     gender-balanced; ``n_folds`` rotates the test speakers
+                     gender-balanced; ``n_folds`` rotates the test speakers;
+                     a 2-speaker corpus (TESS) splits one and one: one test
+                     speaker (rotating), dev = ``dev_fraction`` of the other
+                     speaker's utterances
 ==================== ======================================================
 
 Example:
@@ -402,6 +415,33 @@ def _emodb_loso(data: _Data, seed: int) -> list[Fold]:
     return folds
 
 
+def _tess_loso(data: _Data, seed: int, *, dev_fraction: float = 0.2) -> list[Fold]:
+    p = "tess_loso"
+    _check_fraction(p, "dev_fraction", dev_fraction)
+    spk2utts = data.spk2utts()
+    if len(spk2utts) < 2:
+        raise ProtocolError(f"{p}: needs at least 2 speakers (one tested, the others trained on), found "
+                            f"{len(spk2utts)} in {data.path / 'utt2spk'}")
+    folds = []
+    n = len(spk2utts)
+    for k, spk in enumerate(sorted(spk2utts)):
+        rest = [u for s, su in spk2utts.items() if s != spk for u in su]
+        train, dev = _split_by_utts(data, rest, dev_fraction, _rng(seed, p, spk))
+        folds.append(Fold(
+            {"train": train, "dev": dev, "test": spk2utts[spk]},
+            {"train": f"{p} fold {k + 1}/{n}: the other speaker(s) minus dev",
+             "dev": f"{p} fold {k + 1}/{n}: {dev_fraction:g} of each training speaker's utterances (seed {seed}); "
+                    "shares its speaker(s) with train (2 speakers leave no speaker-disjoint dev), never with test",
+             "test": f"{p} fold {k + 1}/{n}: speaker {spk}"},
+            by_utt={"train", "dev"},
+        ))
+    return folds
+
+
+#: A corpus with fewer speakers than this gives dev by utterances, not by speakers.
+_MIN_SPEAKERS_FOR_SPEAKER_DEV = 3
+
+
 def _corpora(data: _Data, p: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for u, c in data.table("utt2corpus", p).items():
@@ -445,19 +485,30 @@ def _cross_corpus(data: _Data, seed: int, *, train_corpora=None, test_corpora=No
         train_list = train_c if train_c is not None else [c for c in sorted(corpora) if c != t]
         if t in train_list or not train_list:
             raise ProtocolError(f"{p}: test corpus {t} must not be a training corpus (train_corpora={train_list})")
-        train, dev = [], []
+        train, dev, small = [], [], []
         for c in sorted(train_list):
             spk2utts = data.spk2utts(corpora[c])
+            if len(spk2utts) < _MIN_SPEAKERS_FOR_SPEAKER_DEV:
+                small.append(c)
+                tr, dv = _split_by_utts(data, corpora[c], dev_fraction, _rng(seed, p, t, c))
+                train += tr
+                dev += dv
+                continue
             dspk = set(_dev_speakers(sorted(spk2utts), genders, dev_fraction, _rng(seed, p, t, c)))
             for s, su in spk2utts.items():
                 (dev if s in dspk else train).extend(su)
         excluded = {u: f"corpus {c} is neither training nor test in this fold"
                     for c in corpora if c != t and c not in train_list for u in corpora[c]}
+        dev_rule = f"{p}: {dev_fraction:g} of each training corpus's speakers, gender-balanced"
+        if small:
+            dev_rule += (f"; of each speaker's utterances in {small} (fewer than "
+                         f"{_MIN_SPEAKERS_FOR_SPEAKER_DEV} speakers: dev shares their speakers with train)")
         folds.append(Fold(
             {"train": sorted(train), "dev": sorted(dev), "test": sorted(corpora[t])},
-            {"train": f"{p}: corpora {sorted(train_list)} minus dev speakers",
-             "dev": f"{p}: {dev_fraction:g} of each training corpus's speakers, gender-balanced (seed {seed})",
+            {"train": f"{p}: corpora {sorted(train_list)} minus dev",
+             "dev": f"{dev_rule} (seed {seed})",
              "test": f"{p}: all of corpus {t}"},
+            by_utt={"train", "dev"} if small else set(),
             excluded=excluded,
         ))
     return folds
@@ -476,14 +527,23 @@ def _multi_corpus(data: _Data, seed: int, *, test_fraction: float = 0.2, dev_fra
     orders = {}
     for c, cu in sorted(corpora.items()):
         spks = sorted(data.spk2utts(cu))
-        if len(spks) < 3:
-            raise ProtocolError(f"{p}: corpus {c} has {len(spks)} speaker(s); needs at least 3 "
-                                "(train, dev and test speakers are disjoint)")
+        if len(spks) < 2:
+            raise ProtocolError(f"{p}: corpus {c} has {len(spks)} speaker(s); needs at least 2 "
+                                "(train and test speakers are disjoint)")
         orders[c] = _interleave_genders(spks, genders, _rng(seed, p, c))
+    small = sorted(c for c, order in orders.items() if len(order) < _MIN_SPEAKERS_FOR_SPEAKER_DEV)
     folds = []
     for k in range(n_folds):
         train, dev, test = [], [], []
         for c, order in orders.items():
+            if c in small:  # 2 speakers: one and one, dev from the training speaker's utterances
+                tspk = order[k % len(order)]
+                test.extend(data.spk2utts(corpora[c])[tspk])
+                rest = [u for u in corpora[c] if data.utt2spk[u] != tspk]
+                tr, dv = _split_by_utts(data, rest, dev_fraction, _rng(seed, p, c, tspk))
+                train += tr
+                dev += dv
+                continue
             n_test = min(len(order) - 2, _fraction_count(len(order), test_fraction))
             start = (k * n_test) % len(order)
             rotated = order[start:] + order[:start]
@@ -492,13 +552,18 @@ def _multi_corpus(data: _Data, seed: int, *, test_fraction: float = 0.2, dev_fra
             spk2utts = data.spk2utts(corpora[c])
             for s in order:
                 (test if s in tspk else dev if s in dspk else train).extend(spk2utts[s])
+        dev_rule = f"{p} fold {k + 1}/{n_folds}: per corpus {dev_fraction:g} of the non-test speakers, gender-balanced"
+        test_rule = f"{p} fold {k + 1}/{n_folds}: per corpus {test_fraction:g} of the speakers, gender-balanced"
+        if small:
+            dev_rule += (f"; in {small} (2 speakers) {dev_fraction:g} of the training speaker's utterances "
+                         "(dev shares that speaker with train)")
+            test_rule += f"; in {small} one of the 2 speakers"
         folds.append(Fold(
             {"train": sorted(train), "dev": sorted(dev), "test": sorted(test)},
             {"train": f"{p} fold {k + 1}/{n_folds}: per corpus, speakers not in test or dev",
-             "dev": f"{p} fold {k + 1}/{n_folds}: per corpus {dev_fraction:g} of the non-test speakers, "
-                    f"gender-balanced (seed {seed})",
-             "test": f"{p} fold {k + 1}/{n_folds}: per corpus {test_fraction:g} of the speakers, "
-                     f"gender-balanced, rotating with the fold (seed {seed})"},
+             "dev": f"{dev_rule} (seed {seed})",
+             "test": f"{test_rule}, rotating with the fold (seed {seed})"},
+            by_utt={"train", "dev"} if small else set(),
         ))
     return folds
 
@@ -511,6 +576,7 @@ PROTOCOLS: dict[str, Callable[..., list[Fold]]] = {
     "emodb_l2so": _emodb_l2so,
     "emodb_loso": _emodb_loso,
     "ravdess_l2so": _ravdess_l2so,
+    "tess_loso": _tess_loso,
     "cross_corpus": _cross_corpus,
     "multi_corpus": _multi_corpus,
 }

@@ -50,6 +50,12 @@ def _ravdess_rows(n_actors=24, n=4):
             for a in range(1, n_actors + 1) for k in range(n)]
 
 
+def _tess_rows(n=20, speakers=("OAF", "YAF")):
+    emos = ["ang", "dis", "fea", "hap", "neu", "sad", "sur"]
+    return [{"utt": f"tess_{s}-{s}_w{k:03d}_{emos[k % 7]}", "spk": f"tess_{s}", "gender": "f", "corpus": "tess",
+             "emo": emos[k % 7]} for s in speakers for k in range(n)]
+
+
 def _iemocap_rows(n_sessions=5, unlabelled_turns=True):
     rows = []
     emos = ["neu", "hap", "ang", "sad"] + ([None] if unlabelled_turns else [])  # None: absent from utt2emo
@@ -75,6 +81,8 @@ def dirs(tmp_path_factory):
         "ravdess": _write(base / "ravdess", _ravdess_rows()),
         "iemocap": _write(base / "iemocap", _iemocap_rows()),
         "multi": _write(base / "multi", _emodb_rows() + savee + _ravdess_rows()),
+        "tess": _write(base / "tess", _tess_rows()),
+        "multi_tess": _write(base / "multi_tess", _emodb_rows() + _tess_rows()),
     }
 
 
@@ -94,6 +102,10 @@ CASES = [
     ("cross_corpus", "multi", {"train_corpora": ["emodb"], "test_corpora": ["ravdess", "savee"]}, 2),
     ("multi_corpus", "multi", {}, 1),
     ("multi_corpus", "multi", {"n_folds": 3}, 3),
+    ("tess_loso", "tess", {}, 2),
+    ("tess_loso", "emodb", {"dev_fraction": 0.1}, 10),
+    ("cross_corpus", "multi_tess", {}, 2),
+    ("multi_corpus", "multi_tess", {"n_folds": 2}, 2),
 ]
 
 
@@ -258,6 +270,44 @@ def test_multi_corpus_speaker_disjoint_per_corpus(dirs, tmp_path):
         assert [x for x in s["dev"][0] if x.startswith(corpus)]
 
 
+def test_tess_loso_dev_from_the_training_speaker(dirs, tmp_path):
+    make_folds("tess_loso", dirs["tess"], tmp_path / "f")
+    sets = _check_folds(tmp_path / "f", dirs["tess"], 2)
+    assert [s["test"][0] for s in sets] == [{"tess_OAF"}, {"tess_YAF"}]
+    for s in sets:
+        (train_spk,) = s["train"][0]
+        # Two speakers: dev is 0.2 of the training speaker's 20 utterances, never the test speaker's.
+        assert s["dev"][0] == {train_spk} and len(s["dev"][1]) == 4 and len(s["train"][1]) == 16
+    rule = (tmp_path / "f" / "fold1" / "dev.spk").read_text().splitlines()[0]
+    assert "shares its speaker(s) with train" in rule and "never with test" in rule
+
+
+def test_cross_corpus_with_a_two_speaker_training_corpus(dirs, tmp_path):
+    make_folds("cross_corpus", dirs["multi_tess"], tmp_path / "f", train_corpora="tess", test_corpora="emodb")
+    (s,) = _check_folds(tmp_path / "f", dirs["multi_tess"], 1)
+    # Both TESS speakers train; dev = 0.2 of each one's utterances (not one whole speaker).
+    assert s["train"][0] == s["dev"][0] == {"tess_OAF", "tess_YAF"}
+    assert len(s["dev"][1]) == 8 and len(s["train"][1]) == 32 and len(s["test"][0]) == 10
+    make_folds("cross_corpus", dirs["multi_tess"], tmp_path / "g", train_corpora="emodb", test_corpora="tess")
+    (s,) = _check_folds(tmp_path / "g", dirs["multi_tess"], 1)
+    assert not (tmp_path / "g" / "fold1" / "dev.utt").exists()  # 10 speakers: dev by speakers as before
+    assert len(s["dev"][0]) == 2 and not s["dev"][0] & s["train"][0]
+
+
+def test_multi_corpus_splits_a_two_speaker_corpus_one_and_one(dirs, tmp_path):
+    make_folds("multi_corpus", dirs["multi_tess"], tmp_path / "f", n_folds=2)
+    sets = _check_folds(tmp_path / "f", dirs["multi_tess"], 2)
+    tested = []
+    for s in sets:
+        (t,) = [x for x in s["test"][0] if x.startswith("tess")]
+        (tr,) = [x for x in s["train"][0] if x.startswith("tess")]
+        assert {x for x in s["dev"][0] if x.startswith("tess")} == {tr} != {t}
+        assert len([u for u in s["dev"][1] if u.startswith("tess")]) == 4
+        assert len([x for x in s["test"][0] if x.startswith("emodb")]) == 2  # emodb as before
+        tested.append(t)
+    assert sorted(tested) == ["tess_OAF", "tess_YAF"]  # the folds rotate the test speaker
+
+
 # ---------------------------------------------------------------- errors
 def test_too_few_speakers_names_protocol_and_numbers(dirs, tmp_path):
     genders = {k: v for k, v in EMODB_GENDERS.items() if k not in ("08", "09")}  # 5 male, 3 female
@@ -280,6 +330,15 @@ def test_too_few_speakers_names_protocol_and_numbers(dirs, tmp_path):
 def test_bad_options(protocol, options, message, dirs, tmp_path):
     with pytest.raises(ProtocolError, match=message):
         make_folds(protocol, dirs["iemocap"], tmp_path / "f", **options)
+
+
+def test_one_speaker_corpus_cannot_be_split(tmp_path):
+    data = _write(tmp_path / "d", _emodb_rows() + _tess_rows(speakers=("OAF",)))
+    with pytest.raises(ProtocolError, match=r"multi_corpus: corpus tess has 1 speaker\(s\); needs at least 2"):
+        make_folds("multi_corpus", data, tmp_path / "f")
+    one = _write(tmp_path / "one", _tess_rows(speakers=("OAF",)))
+    with pytest.raises(ProtocolError, match=r"tess_loso: needs at least 2 speakers.*found 1"):
+        make_folds("tess_loso", one, tmp_path / "f")
 
 
 def test_savee_alone_cannot_do_gender_balanced_l2so(dirs, tmp_path):
@@ -356,3 +415,25 @@ def test_real_cross_and_multi_corpus(tmp_path):
     make_folds("multi_corpus", tmp_path / "all", tmp_path / "mc")
     (s,) = _check_folds(tmp_path / "mc", tmp_path / "all", 1)
     assert {x.split("_")[0] for x in s["test"][0]} == {"emodb", "emovo"}
+
+
+@pytest.mark.skipif(not (SHARED / "corpora" / "tess").is_dir() or not (SHARED / "corpora" / "emodb" / "wav").is_dir(),
+                    reason="real TESS/Emo-DB not available")
+def test_real_tess_protocols(tmp_path):
+    from espnet_ser.corpora import CORPORA
+    from espnet_ser.utils.data_dir import combine_data
+
+    CORPORA["tess"](SHARED / "corpora" / "tess", tmp_path / "tess")
+    make_folds("tess_loso", tmp_path / "tess", tmp_path / "loso")
+    sets = _check_folds(tmp_path / "loso", tmp_path / "tess", 2)
+    assert [len(s["test"][1]) for s in sets] == [1399, 1399]
+    assert all(len(s["dev"][1]) == 280 and len(s["train"][1]) == 1119 for s in sets)
+    CORPORA["emodb"](SHARED / "corpora" / "emodb", tmp_path / "emodb")
+    combine_data(tmp_path / "all", [tmp_path / "emodb", tmp_path / "tess"])
+    make_folds("cross_corpus", tmp_path / "all", tmp_path / "cc")  # leave-one-corpus-out both ways
+    by_test = {next(iter(s["test"][0])).split("_")[0]: s for s in _check_folds(tmp_path / "cc", tmp_path / "all", 2)}
+    assert len(by_test["tess"]["test"][1]) == 2798 and len(by_test["emodb"]["test"][1]) == 535
+    assert len(by_test["emodb"]["dev"][1]) == 560  # 0.2 of each TESS speaker's 1399 utterances
+    make_folds("multi_corpus", tmp_path / "all", tmp_path / "mc")
+    (s,) = _check_folds(tmp_path / "mc", tmp_path / "all", 1)
+    assert len([x for x in s["test"][0] if x.startswith("tess")]) == 1
