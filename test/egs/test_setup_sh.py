@@ -16,7 +16,7 @@ TEMPLATE = REPO / "egs" / "TEMPLATE" / "ser1"
 
 
 def _env(path_first: str | None = None, **extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("EMODB", "EMOVO", "IEMOCAP", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("EMODB", "EMOVO", "TESS", "IEMOCAP", "VIRTUAL_ENV")}
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in (path_first, bindir, env.get("PATH", "")) if p)
     env.update(extra)
@@ -245,21 +245,25 @@ def test_path_sh_activates_repo_venv():
 
 def test_db_sh_defaults_and_overrides(repo_copy, tmp_path):
     tmpl = repo_copy / "egs/TEMPLATE/ser1"
-    show = '. ./db.sh && echo "EMODB=$EMODB|EMOVO=$EMOVO|IEMOCAP=$IEMOCAP|MSP_IMPROV=$MSP_IMPROV|SAVEE=$SAVEE|RAVDESS=$RAVDESS"'
+    show = ('. ./db.sh && echo "EMODB=$EMODB|EMOVO=$EMOVO|IEMOCAP=$IEMOCAP|MSP_IMPROV=$MSP_IMPROV|SAVEE=$SAVEE'
+            '|RAVDESS=$RAVDESS|TESS=$TESS"')
     # No shared copies beside this repository copy: all empty.
     res = _bash(show, cwd=tmpl)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "EMODB=|EMOVO=|IEMOCAP=|MSP_IMPROV=|SAVEE=|RAVDESS="
+    assert res.stdout.strip() == "EMODB=|EMOVO=|IEMOCAP=|MSP_IMPROV=|SAVEE=|RAVDESS=|TESS="
     # Shared copies present: absolute paths; the environment still wins.
-    (tmp_path / "shared/corpora/emodb").mkdir(parents=True)
-    (tmp_path / "shared/corpora/emovo").mkdir(parents=True)
+    for c in ("emodb", "emovo", "tess"):
+        (tmp_path / "shared/corpora" / c).mkdir(parents=True)
     res = _bash(show, cwd=tmpl, env=_env(IEMOCAP="/data/iemocap"))
     assert res.stdout.strip() == (
         f"EMODB={(tmp_path / 'shared/corpora/emodb').resolve()}|EMOVO={(tmp_path / 'shared/corpora/emovo').resolve()}"
-        "|IEMOCAP=/data/iemocap|MSP_IMPROV=|SAVEE=|RAVDESS="
+        f"|IEMOCAP=/data/iemocap|MSP_IMPROV=|SAVEE=|RAVDESS=|TESS={(tmp_path / 'shared/corpora/tess').resolve()}"
     )
-    res = _bash(show, cwd=tmpl, env=_env(EMODB="/my/emodb"))
-    assert res.stdout.startswith("EMODB=/my/emodb|EMOVO=/")
+    res = _bash(show, cwd=tmpl, env=_env(EMODB="/my/emodb", TESS="/my/tess"))
+    assert res.stdout.startswith("EMODB=/my/emodb|EMOVO=/") and res.stdout.strip().endswith("|TESS=/my/tess")
+    # Set but empty: no fallback to the shared copy (the corpus is then downloaded or requested).
+    res = _bash(show, cwd=tmpl, env=_env(TESS=""))
+    assert res.stdout.strip().endswith("|TESS=")
 
 
 def test_db_sh_check_db(tmp_path):
@@ -274,3 +278,23 @@ def test_db_sh_check_db(tmp_path):
         res = _bash(f". ./db.sh && check_db {var} || echo rc=$?", cwd=TEMPLATE, env=env)
         assert res.stdout.strip() == "rc=1", (var, res.stdout)
         assert needle in res.stderr and res.stderr.count("\n") == 1, res.stderr
+
+
+def test_db_sh_check_db_tess_layouts(tmp_path):
+    """TESS: folder per emotion in any spelling, the flat files, or one folder above either."""
+    (tmp_path / "folders" / "OAF_Pleasant_surprise").mkdir(parents=True)
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "YAF_back_ps.wav").write_bytes(b"")
+    (tmp_path / "wrapped" / "TESS Toronto emotional speech set data" / "yaf_fear").mkdir(parents=True)
+    for good in ("folders", "flat", "wrapped"):
+        res = _bash(". ./db.sh && check_db TESS && echo ok", cwd=TEMPLATE, env=_env(TESS=str(tmp_path / good)))
+        assert res.stdout.strip() == "ok", (good, res.stderr)
+    (tmp_path / "emodb" / "wav").mkdir(parents=True)
+    for value, needle in [
+        (str(tmp_path / "emodb"), f"TESS={tmp_path / 'emodb'} does not look like the corpus: expected a folder holding OAF_angry/"),
+        ("", "TESS is not set: set it in db.sh or the environment (TESS=/path/to/corpus ./run.sh), expected a folder "
+             "holding OAF_angry/ ... YAF_sad/ (or the flat OAF_back_angry.wav ... files); TESS is free: "
+             "python -m espnet_ser.bin.download_corpus --corpus tess"),
+    ]:
+        res = _bash(". ./db.sh && check_db TESS || echo rc=$?", cwd=TEMPLATE, env=_env(TESS=value))
+        assert res.stdout.strip() == "rc=1" and needle in res.stderr and res.stderr.count("\n") == 1, res.stderr

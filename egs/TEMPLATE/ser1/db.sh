@@ -13,6 +13,8 @@
 #   EMODB       Emo-DB/ with wav/03a01Fa.wav ...
 #   RAVDESS     folder with Actor_01/ ... Actor_24/ (or Audio_Speech_Actors_01-24/)
 #   EMOVO       EMOVO/ with f1 f2 f3 m1 m2 m3/
+#   TESS        folder with OAF_angry/ ... YAF_sad/ (any case/spelling), or the
+#               flat OAF_back_angry.wav ... files, or a folder holding either
 # Recipes link to this file, so a new corpus is one line here (and its layout
 # in check_db).
 
@@ -21,7 +23,7 @@ MSP_IMPROV=${MSP_IMPROV:-}
 SAVEE=${SAVEE:-}
 RAVDESS=${RAVDESS:-}
 
-# Emo-DB and EMOVO default to the shared copies beside the repository
+# Emo-DB, EMOVO and TESS default to the shared copies beside the repository
 # (<repo>/../shared/corpora, i.e. ../../../../shared/corpora from a recipe
 # directory), made absolute so that they work from any sub-directory; only
 # when they exist and the variable is unset: `EMODB= ./run.sh` (set, empty)
@@ -33,10 +35,14 @@ fi
 if [ -z "${EMOVO+set}" ] && [ -d "${_ser_db_dir}/emovo" ]; then
   EMOVO=$(cd "${_ser_db_dir}/emovo" && pwd)
 fi
+if [ -z "${TESS+set}" ] && [ -d "${_ser_db_dir}/tess" ]; then
+  TESS=$(cd "${_ser_db_dir}/tess" && pwd)
+fi
 EMODB=${EMODB-}
 EMOVO=${EMOVO-}
+TESS=${TESS-}
 unset _ser_db_dir
-export IEMOCAP MSP_IMPROV SAVEE EMODB RAVDESS EMOVO
+export IEMOCAP MSP_IMPROV SAVEE EMODB RAVDESS EMOVO TESS
 
 # check_db <VAR>: for a recipe's stage 1 (local/data.sh).  Returns 0 when the
 # variable names a directory with the corpus's expected top-level layout, else
@@ -59,7 +65,10 @@ check_db() {
                 where="RAVDESS is free: python -m espnet_ser.bin.download_corpus --corpus ravdess prints the folder (egs/ravdess/sier does this when RAVDESS is empty)" ;;
     EMOVO)      subs=(f1); layout="EMOVO/ holding f1 f2 f3 m1 m2 m3/"
                 where="EMOVO has no stable public download: ask its authors (Fondazione Ugo Bordoni, Rome) for a copy" ;;
-    *) echo "check_db: unknown corpus variable '${var}' (one of IEMOCAP MSP_IMPROV SAVEE EMODB RAVDESS EMOVO; add it to db.sh)" >&2; return 1 ;;
+    TESS)       subs=('[OY]AF_*' '[oy]af_*' '*/[OY]AF_*' '*/[oy]af_*')
+                layout="a folder holding OAF_angry/ ... YAF_sad/ (or the flat OAF_back_angry.wav ... files)"
+                where="TESS is free: python -m espnet_ser.bin.download_corpus --corpus tess prints the folder" ;;
+    *) echo "check_db: unknown corpus variable '${var}' (one of IEMOCAP MSP_IMPROV SAVEE EMODB RAVDESS EMOVO TESS; add it to db.sh)" >&2; return 1 ;;
   esac
   dir=${!var:-}
   if [ -z "${dir}" ]; then
@@ -67,7 +76,10 @@ check_db() {
     return 1
   fi
   for sub in "${subs[@]}"; do
-    [ -e "${dir}/${sub}" ] && found=true
+    # A sub may be a glob pattern (TESS's <SPK>_<emotion> folders): compgen -G expands it.
+    if [ -e "${dir}/${sub}" ] || compgen -G "${dir}/${sub}" > /dev/null; then
+      found=true
+    fi
   done
   if ! ${found}; then
     echo "${var}=${dir} does not look like the corpus: expected ${layout}" >&2
