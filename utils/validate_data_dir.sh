@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Usage: utils/validate_data_dir.sh [--no-feats] [--no-text] [--require-feats] [--require-text] data/x
+# Usage: utils/validate_data_dir.sh [--no-feats] [--no-text] data/x
 #
 # Checks a data directory: sorted unique tables, one key set (utt2emo may be a subset),
-# spk2utt matches utt2spk, utterance ids start with the speaker id.  feats.scp and
-# text are checked when present; unlike Kaldi they are only required with
-# --require-feats/--require-text (--no-feats/--no-text are accepted and are the default).
+# spk2utt matches utt2spk, utterance ids start with the speaker id.  As Kaldi's,
+# feats.scp and text are required unless --no-feats / --no-text (and checked
+# whenever present); --help lists the deliberate differences from Kaldi.
 # Kaldi's argument order; implemented once in Python: espnet_ser/utils/data_dir.py
 # (`python3 -m espnet_ser.utils.data_dir validate --help`).  Errors are one line, exit 1.
 set -euo pipefail

@@ -336,7 +336,9 @@ def validate_data_dir(d: PathLike, *, require_feats: bool = False, require_text:
         required.append("text")
     for name in required:
         if not (d / name).is_file():
-            raise DataDirError(f"{d}/{name}: missing (every data dir needs {', '.join(required)})")
+            optional = {"feats.scp": " (features not extracted yet? pass --no-feats)",
+                        "text": " (no transcripts? pass --no-text)"}.get(name, "")
+            raise DataDirError(f"{d}/{name}: missing (required: {', '.join(required)}){optional}")
 
     tables: dict[str, dict[str, str]] = {}
     for name in _table_files(d):
@@ -957,24 +959,38 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=_OneLineParser)
 
-    p = sub.add_parser("validate", prog=_PROG["validate"], help="check a data directory",
-                       description="Check a data directory (see validate_data_dir in espnet_ser/utils/data_dir.py). "
-                       "feats.scp and text are checked when present.")
-    p.add_argument("--require-feats", action="store_true", help="feats.scp must exist")
-    p.add_argument("--require-text", action="store_true", help="text must exist")
-    p.add_argument("--no-feats", action="store_true",
-                   help="Kaldi compatibility: feats.scp not required (the default)")
-    p.add_argument("--no-text", action="store_true",
-                   help="Kaldi compatibility: text not required (the default)")
+    raw = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser("validate", prog=_PROG["validate"], help="check a data directory", formatter_class=raw,
+                       description="""\
+Check a data directory (validate_data_dir in espnet_ser/utils/data_dir.py).
+As Kaldi's: feats.scp and text are required unless --no-feats / --no-text, and
+checked whenever present.
+Differences from Kaldi: wav.scp is always required (no --no-wav); utt2spk must
+be sorted by speaker too (no --no-spk-sort: utterance ids start with the speaker
+id); no --non-print; utt2emo may cover a subset of the utterances (unlabelled
+data); every table is checked for sorting, unique keys and one key set.""")
+    p.add_argument("--no-feats", action="store_true", help="feats.scp not required (checked when present)")
+    p.add_argument("--no-text", action="store_true", help="text not required (checked when present)")
     p.add_argument("data_dir")
 
-    p = sub.add_parser("fix", prog=_PROG["fix"], help="make a data directory consistent",
-                       description="Keep the utterances present in all tables, re-sort, regenerate spk2utt; "
-                       "originals in <dir>/.backup/, removed utterances in <dir>/.backup/removed.")
+    p = sub.add_parser("fix", prog=_PROG["fix"], help="make a data directory consistent", formatter_class=raw,
+                       description="""\
+Keep the utterances present in all tables, re-sort, regenerate spk2utt;
+originals in <dir>/.backup/, removed utterances in <dir>/.backup/removed.
+Differences from Kaldi: every utt2*/spk2* table is filtered (no
+--utt-extra-files / --spk-extra-files needed); utt2emo may keep a subset
+(unlabelled utterances are not removed); blank, key-only and identical duplicate
+lines are dropped, the same key with two values is an error.""")
     p.add_argument("data_dir")
 
     p = sub.add_parser("subset", prog=_PROG["subset"], help="copy a subset of utterances/speakers",
-                       description="Copy the utterances (or speakers) listed in a file (first token per line).")
+                       formatter_class=raw, description="""\
+Copy the utterances (or speakers) listed in a file (first token per line;
+blank and '#' lines ignored), or <num-utt> utterances spread evenly (as Kaldi).
+Differences from Kaldi: a listed id that is not in <src-dir> is an error
+unless --allow-missing (Kaldi's filter_scp.pl drops it silently); of Kaldi's
+selection options only --first is supported (no --last, --shortest,
+--speakers, --per-spk).""")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--utt-list", help="file with utterance ids")
     g.add_argument("--spk-list", help="file with speaker ids")
@@ -983,8 +999,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="+", metavar="src-dir [num-utt] dst-dir",
                    help="<src-dir> <dst-dir> with a list, or <src-dir> <num-utt> <dst-dir>")
 
-    p = sub.add_parser("combine", prog=_PROG["combine"], help="union data directories",
-                       description="Union data directories; utterance ids must be unique across sources.")
+    p = sub.add_parser("combine", prog=_PROG["combine"], help="union data directories", formatter_class=raw,
+                       description="""\
+Union data directories; utterance ids must be unique across sources.
+Differences from Kaldi: a table present in only some sources is an error (Kaldi
+drops it with a warning): pass --exclude <table>, or --allow-partial for utt2emo;
+the same id with different values in two sources is an error; the result is
+validated (no --skip-fix, no --extra-files: every table is combined).""")
     p.add_argument("--allow-partial", action="store_true",
                    help="utt2emo may be missing in some sources (their utterances become unlabelled)")
     p.add_argument("--exclude", action="append", default=[], metavar="FILE",
@@ -992,9 +1013,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("dst_dir")
     p.add_argument("src_dirs", nargs="+")
 
-    p = sub.add_parser("split", prog=_PROG["split"], help="split into N parts",
-                       description="Write <dir>/split<N>/{1..N} (speakers kept together, Kaldi's default) "
-                       "or <dir>/split<N>utt/{1..N} with --per-utt; prints the split directory.")
+    p = sub.add_parser("split", prog=_PROG["split"], help="split into N parts", formatter_class=raw,
+                       description="""\
+Write <dir>/split<N>/{1..N} (speakers kept together, Kaldi's default) or
+<dir>/split<N>utt/{1..N} with --per-utt, as Kaldi; nothing on stdout.
+Difference from Kaldi: an existing split is reused while a hash of the source
+tables is unchanged (Kaldi compares file times).""")
     p.add_argument("--per-utt", action="store_true", help="split by utterance, not by speaker")
     p.add_argument("data_dir")
     p.add_argument("num_parts", type=int)
@@ -1037,7 +1061,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = _PROG[args.verb]
     try:
         if args.verb == "validate":
-            validate_data_dir(args.data_dir, require_feats=args.require_feats, require_text=args.require_text)
+            validate_data_dir(args.data_dir, require_feats=not args.no_feats, require_text=not args.no_text)
             print(f"{prog}: {args.data_dir}: OK", file=sys.stderr)
         elif args.verb == "fix":
             fix_data_dir(args.data_dir)
@@ -1050,7 +1074,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
         elif args.verb == "split":
             parts = split_data(args.data_dir, args.num_parts, by_speaker=not args.per_utt)
-            print(parts[0].parent)
+            print(f"{prog}: {parts[0].parent}", file=sys.stderr)
         else:
             table = _read_stream_table(args.files)
             out = utt2spk_to_spk2utt(table) if args.verb == "utt2spk_to_spk2utt" else spk2utt_to_utt2spk(table)

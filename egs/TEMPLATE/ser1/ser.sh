@@ -152,7 +152,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: data preparation: local/data.sh -> ${datadir}/all, folds -> ${foldroot}"
   # shellcheck disable=SC2086
   local/data.sh --datadir "${datadir}" ${local_data_opts}
-  utils/validate_data_dir.sh --no-feats "${datadir}/all"
+  utils/validate_data_dir.sh --no-feats --no-text "${datadir}/all"
   # shellcheck disable=SC2086
   python3 -m espnet_ser.bin.make_folds --protocol "${protocol}" \
     --data-dir "${datadir}/all" --out-dir "${foldroot}" ${protocol_opts}
