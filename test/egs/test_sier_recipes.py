@@ -1,4 +1,4 @@
-"""Recipes egs/emodb/sier and egs/ravdess/sier (Leow et al., paper 003).
+"""Recipes egs/emodb/sier and egs/ravdess/sier (Leow et al.).
 
 * the committed grid (conf/tuning, conf/train.yaml) is what ``python -m
   espnet_ser.bin.make_grid`` writes from conf/grid.yaml (more in test/bin/test_make_grid.py);
@@ -248,7 +248,7 @@ def _results(exp: Path) -> dict:
 def emodb_smoke(tmp_path_factory, emodb_tree):
     """egs/emodb/sier run once through every stage (baseline + adversarial), for several tests."""
     recipe = _copy_repo(tmp_path_factory.mktemp("smoke"), "emodb")
-    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--train_args", TINY],
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--svm", "true", "--train_args", TINY],
                recipe, timeout=900, EMODB=str(emodb_tree))
     return recipe, res
 
@@ -281,6 +281,18 @@ def test_emodb_recipe_smoke_all_stages(emodb_smoke):
     test_spk = {line.split()[0] for line in (fold / "test" / "spk2utt").read_text().splitlines()}
     dev_spk = {line.split()[0] for line in (fold / "dev" / "spk2utt").read_text().splitlines()}
     assert not (train_spk & test_spk) and not (dev_spk & test_spk) and len(test_spk) == 2
+
+
+@pytest.mark.slow
+def test_emodb_recipe_svm_reference(emodb_smoke):
+    """--svm true: ser.sh runs svm.sh on the same fold (ComParE_2016 + linear SVM), scored and reported."""
+    recipe, res = emodb_smoke
+    assert res.returncode == 0, _tail(res)
+    exp = recipe / "exp" / "svm_compare_2016_speaker"
+    res1 = json.loads((exp / "fold1" / "decode_test" / "results.json").read_text())
+    assert 0.0 <= res1["ua"] <= 1.0 and res1["n"] > 0
+    assert not (exp / "fold2").exists()   # the same --folds as the neural models
+    assert "<!-- report:svm_compare_2016_speaker -->" in (recipe / "RESULTS.md").read_text()
 
 
 @pytest.mark.slow
