@@ -291,7 +291,8 @@ def test_db_sh_check_db_tess_layouts(tmp_path):
         assert res.stdout.strip() == "ok", (good, res.stderr)
     (tmp_path / "emodb" / "wav").mkdir(parents=True)
     for value, needle in [
-        (str(tmp_path / "emodb"), f"TESS={tmp_path / 'emodb'} does not look like the corpus: expected a folder holding OAF_angry/"),
+        (str(tmp_path / "emodb"),
+         f"TESS={tmp_path / 'emodb'} does not look like the corpus: expected a folder holding OAF_angry/"),
         ("", "TESS is not set: set it in db.sh or the environment (TESS=/path/to/corpus ./run.sh), expected a folder "
              "holding OAF_angry/ ... YAF_sad/ (or the flat OAF_back_angry.wav ... files); TESS is free: "
              "python -m espnet_ser.bin.download_corpus --corpus tess"),
