@@ -1,6 +1,6 @@
 """Fixed-length segment adapter, registered as ``segment``.
 
-Gao et al. (paper 001) cut each utterance's log spectrogram into segments of
+Gao et al. cut each utterance's log spectrogram into segments of
 32 frames (~265 ms at hop 128 / 16 kHz); every segment inherits the utterance
 labels and the utterance posterior is the mean of the segment posteriors.
 ADARL uses 3 s segments (300 frames).

@@ -1,4 +1,4 @@
-"""Closed-set speaker probe on utterance embeddings or pooled raw features (DESIGN.md section 5).
+"""Closed-set speaker probe on utterance embeddings or pooled raw features (espnet_ser.eval.probe).
 
 Usage:
     python -m espnet_ser.bin.speaker_probe \\

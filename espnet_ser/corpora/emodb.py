@@ -16,7 +16,7 @@ Labels: W anger (Ärger), L boredom (Langeweile), E disgust (Ekel), A fear
 (Angst), F happiness (Freude), T sadness (Trauer), N neutral; mapped to
 ang bor dis fea hap sad neu by ``maps/emodb.yaml``.  Speakers: male 03 10 11 12
 15, female 08 09 13 14 16.  ``text`` holds the German sentence (a01..b10).
-Binary arousal/valence: paper 001 Table 1.
+Binary arousal/valence: Gao et al., Table 1.
 
 Real-corpus counts (checked by the real-data test): 535 utterances:
 W 127, L 81, N 79, F 71, A 69, T 62, E 46; per speaker 03:49 08:58 09:43 10:38

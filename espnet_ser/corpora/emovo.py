@@ -19,7 +19,7 @@ Sentences: codes b1 b2 b3 (short), l1..l4 (long), n1..n5 (nonsense), d1 d2
 are printed in the LREC paper and we did not transcribe them here (a lexical
 model must not use EMOVO ``text``).
 
-Binary arousal/valence: EMOVO is not in paper 001 Table 1; the map extends it
+Binary arousal/valence: EMOVO is not in Gao et al.'s Table 1; the map extends it
 by analogy (surprise: high arousal, positive valence) and says so.
 
 Quirks: the original files are 48 kHz stereo; the copy shared in this project

@@ -26,9 +26,9 @@ Default (``classes="4"``, ``maps/iemocap.yaml``): neu, hap + exc -> hap, ang,
 sad; every other label is listed in ``skipped`` with its reason.
 ``classes="all"`` keeps every native label unmerged; ``xxx`` utterances are then
 kept as UNLABELLED data (present in every table except ``utt2emo``, as
-DESIGN.md section 2 defines unlabelled data), and ``utt2arousal`` /
+CONTRIBUTING.md, "Data directory", defines unlabelled data), and ``utt2arousal`` /
 ``utt2valence`` are not written (no binary value for fru, oth, ...).
-Binary arousal/valence (4-class): paper 001 Table 1.
+Binary arousal/valence (4-class): Gao et al., Table 1.
 
 Extra tables: ``text``, ``utt2session`` (Ses01..Ses05), ``utt2dialog``
 (``Ses01F_impro01``), ``utt2start`` (turn start in seconds within the dialog,

@@ -24,7 +24,7 @@ below ``corpus_dir`` (or ``label_file=``); its summary lines read::
 with the consensus category A/H/S/N/O(other)/X(no agreement); the per-rater
 lines below each summary line are not read.  A/H/S/N map to ang hap sad neu
 (``maps/msp_improv.yaml``); O and X are listed in ``skipped`` with the reason.
-Binary arousal/valence: paper 001 Table 1.
+Binary arousal/valence: Gao et al., Table 1.
 
 Tables: speaker ids ``msp_improv_F01``, utterance ids
 ``msp_improv_F01-MSP-IMPROV-S01A-F01-P-FM01``; ``utt2session`` (Ses01..Ses06),

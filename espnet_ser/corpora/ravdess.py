@@ -19,7 +19,7 @@ File name ``MM-VV-EE-II-SS-RR-AA.wav``: modality (03 audio-only), vocal channel
 statement (01 "Kids are talking by the door", 02 "Dogs are sitting by the
 door"), repetition, actor (odd = male, even = female).  Emotions map to
 neu cal hap sad ang fea dis sur (``maps/ravdess.yaml``); binary
-arousal/valence extend paper 001 Table 1 by analogy (the map says how).
+arousal/valence extend Gao et al.'s Table 1 by analogy (the map says how).
 
 Song files: the speech set (``vocal_channel="speech"``, the default) leaves
 the song files (vocal channel 02, e.g. when the song zip was unpacked into the

@@ -13,7 +13,7 @@ Layouts accepted::
 
 Labels (file-name prefix): a anger, d disgust, f fear, h happiness, n neutral,
 sa sadness, su surprise; mapped to ang dis fea hap neu sad sur by
-``maps/savee.yaml``.  Binary arousal/valence: paper 001 Table 1.
+``maps/savee.yaml``.  Binary arousal/valence: Gao et al., Table 1.
 
 ``text`` holds the sentence code (``a01``: sentence 1 of the anger list); the
 texts themselves are per-emotion lists in the SAVEE documentation that we do

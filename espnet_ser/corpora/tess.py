@@ -23,7 +23,7 @@ spelling seen in circulating copies: ``Fear``/``fear``,
 
 Labels: angry, disgust, fear, happy, neutral, ps (pleasant surprise), sad;
 mapped to ang dis fea hap neu sur sad by ``maps/tess.yaml``, which also holds
-the binary arousal/valence maps (TESS is not in paper 001 Table 1: extended by
+the binary arousal/valence maps (TESS is not in Gao et al.'s Table 1: extended by
 analogy, reasoning in the YAML).  ``text`` is ``Say the word <word>``.
 
 Quirks of the release, handled here:

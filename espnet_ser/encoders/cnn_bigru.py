@@ -1,4 +1,4 @@
-"""2D CNN + biGRU encoder of Leow et al. (paper 003), registered as ``cnn_bigru``.
+"""2D CNN + biGRU encoder of Leow et al., registered as ``cnn_bigru``.
 
 The MFCC matrix of an utterance is treated as a one-channel image (time x
 cepstral index).  Each convolutional block is, in the paper's order (eq. 2),::
@@ -36,7 +36,7 @@ from espnet_ser.encoders.abs_encoder import (
 
 
 class CNNBiGRUEncoder(AbsEncoder):
-    """1-4 blocks of 2D conv + max-pooling, then a biGRU (Leow et al., paper 003).
+    """1-4 blocks of 2D conv + max-pooling, then a biGRU (Leow et al.).
 
     Padding: every block zeroes the frames beyond each utterance's current
     length before its convolution, and the GRU runs on a packed sequence, so
@@ -85,7 +85,7 @@ class CNNBiGRUEncoder(AbsEncoder):
         if not 1 <= num_blocks <= 4:
             raise ValueError(
                 f"cnn_bigru: num_blocks={num_blocks} is not in 1..4 "
-                "(paper 003 grid); set encoder_conf.num_blocks to 1, 2, 3 or 4"
+                "(Leow et al.'s grid); set encoder_conf.num_blocks to 1, 2, 3 or 4"
             )
         check_encoder_options(
             "cnn_bigru", dict(input_size=input_size, kernel_size=kernel_size, channels=channels, gru_units=gru_units, gru_layers=gru_layers), dropout, short_utterance

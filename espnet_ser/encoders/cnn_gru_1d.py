@@ -1,10 +1,10 @@
 """1D CNN + GRU encoder (Li et al. 2020), registered as ``cnn_gru_1d``.
 
-Baseline encoder of paper 003, Table 2 (log Mel filterbank + energy + pitch
+Baseline encoder of Leow et al., Table 2 (log Mel filterbank + energy + pitch
 input; Emo-DB 44.2 +- 4.7, RAVDESS 30.5 +- 4.6 with the same speaker adversary
 and heads).  Li et al. ("Speaker-invariant affective representation learning
 via adversarial training", ICASSP 2020) use 1D convolutions over time (the
-feature vector as channels) followed by a GRU; paper 003 notes that such 1D
+feature vector as channels) followed by a GRU; Leow et al. note that such 1D
 encoders only capture short-term statistics of each frequency component and
 gives no sizes.  Our defaults: two blocks of::
 

@@ -1,10 +1,10 @@
 """1D TDNN + biLSTM encoder (Tu et al. 2019), registered as ``tdnn_bilstm``.
 
-Baseline encoder of paper 003, Table 2 (MFCC input; Emo-DB 61.4 +- 8.7,
+Baseline encoder of Leow et al., Table 2 (MFCC input; Emo-DB 61.4 +- 8.7,
 RAVDESS 52.4 +- 10.9 with the same speaker adversary and heads).  Tu et al.
 ("Towards adversarial learning of speaker-invariant representation for speech
 emotion recognition", 2019) describe a representation network of TDNN layers
-and an LSTM followed by statistics pooling; paper 003 gives no sizes.  Our
+and an LSTM followed by statistics pooling; Leow et al. give no sizes.  Our
 defaults follow the frame-level layers of the Kaldi x-vector TDNN (Snyder et
 al. 2018; frame contexts [-2, 2], {-2, 0, 2}, {-3, 0, 3}, {0}, {0}), narrowed to
 256 units because Emo-DB/RAVDESS hold only ~500-1400 utterances, then one

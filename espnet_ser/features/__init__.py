@@ -16,9 +16,9 @@ Registered extractors and their outputs:
 =====================  ====================================  ============
 name                   what                                  shape
 =====================  ====================================  ============
-``mfcc``               librosa MFCC (paper 003)              (T, 20)
+``mfcc``               librosa MFCC (Leow et al.)            (T, 20)
 ``fbank``              log-mel filterbank                    (T, 80)
-``logspec``            log power spectrogram (paper 001)     (T, 129)
+``logspec``            log power spectrogram (Gao et al.)    (T, 129)
 ``multiwin_logspec``   3-window log spectrogram (ADARL)      (T, 3 * 400)
 ``compare_2016``       openSMILE ComParE_2016 functionals    (1, 6373)
 ``egemaps_v02``        openSMILE eGeMAPSv02 functionals      (1, 88)

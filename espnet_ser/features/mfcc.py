@@ -1,4 +1,4 @@
-"""MFCC features (Leow et al., paper 003: 2D CNN-biGRU speaker-adversarial SER).
+"""MFCC features (Leow et al.: 2D CNN-biGRU speaker-adversarial SER).
 
 Paper settings, which are librosa's defaults at 22.05 kHz: 20 coefficients,
 ``n_fft = 2048`` (93 ms), ``hop_length = 512`` (23 ms), Hann window. The paper

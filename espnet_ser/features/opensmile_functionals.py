@@ -1,6 +1,6 @@
 """openSMILE utterance-level functionals: ComParE_2016 (6373-d) and eGeMAPSv02 (88-d).
 
-Lian et al. (papers 000/002) use the ComParE_2016 functionals as the acoustic
+Lian et al. use the ComParE_2016 functionals as the acoustic
 utterance vector. Output is ``(1, D)`` float32 per utterance
 (``frame_shift is None``).
 

@@ -1,4 +1,4 @@
-"""Tests of bin/make_grid.py (the paper-003 grid written into a recipe's conf/)."""
+"""Tests of bin/make_grid.py (Leow et al.'s grid written into a recipe's conf/)."""
 
 import shutil
 import subprocess

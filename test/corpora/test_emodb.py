@@ -166,7 +166,7 @@ def test_packaged_maps_cover_every_label(corpus):
 
 
 def test_packaged_maps_follow_paper_001_table1():
-    # Paper 001 Table 1, Emo-DB: arousal high = A, F, H; valence positive = H, N.
+    # Gao et al., Table 1, Emo-DB: arousal high = A, F, H; valence positive = H, N.
     lm = load_label_map(None, "emodb")
     high = {c for c, lab in lm.emotion.items() if lm.arousal[lab] == "high"}
     pos = {c for c, lab in lm.emotion.items() if lm.valence[lab] == "positive"}
@@ -234,7 +234,7 @@ def test_real_emodb(tmp_path):
     assert sorted(s for s, g in genders.items() if g == "m") == [
         "emodb_03", "emodb_10", "emodb_11", "emodb_12", "emodb_15",
     ]
-    # Paper 001 Table 1 totals: arousal low 268 / high 267, valence positive 150.
+    # Gao et al., Table 1 totals: arousal low 268 / high 267, valence positive 150.
     assert Counter(read_table(out / "utt2arousal").values()) == {"low": 268, "high": 267}
     assert Counter(read_table(out / "utt2valence").values()) == {"negative": 385, "positive": 150}
     # Native emotion letter of each id agrees with utt2emo.

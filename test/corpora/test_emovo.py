@@ -40,7 +40,7 @@ def test_prepare_small_tree(tree, tmp_path):
     assert read_table(out / "spk2gender") == {"emovo_f1": "f", "emovo_m2": "m", "emovo_m3": "m"}
     assert read_table(out / "text")["emovo_f1-gio-f1-l3"] == "l3"
     assert set(read_table(out / "utt2lang").values()) == {"it"}
-    # Extension of paper 001 Table 1: surprise is high arousal, positive valence.
+    # Extension of Gao et al.'s Table 1: surprise is high arousal, positive valence.
     assert read_table(out / "utt2arousal")["emovo_m2-sor-m2-n5"] == "high"
     assert read_table(out / "utt2valence")["emovo_m2-sor-m2-n5"] == "positive"
     assert read_table(out / "utt2arousal")["emovo_m3-tri-m3-d2"] == "low"

@@ -36,7 +36,7 @@ def test_release_layout(tree, tmp_path):
     }
     assert set(read_table(out / "utt2gender").values()) == {"m"}
     assert read_table(out / "text")["savee_DC-sa03"] == "sa03"
-    # Paper 001 Table 1: SAVEE arousal high = a f h su, valence positive = h n su.
+    # Gao et al., Table 1: SAVEE arousal high = a f h su, valence positive = h n su.
     assert read_table(out / "utt2arousal") == {
         "savee_DC-a01": "high", "savee_DC-sa03": "low", "savee_JE-su15": "high",
         "savee_JK-d02": "low", "savee_KL-n30": "low",

@@ -120,7 +120,7 @@ def test_demo_runs_every_stage(demo):
         assert set(post) == test_utts, tag
         assert all(abs(sum(map(float, p.split())) - 1.0) < 1e-4 for p in post.values()), tag
         assert (run / "decode_dev" / "embeddings.scp").is_file(), tag
-        # Stage 6: results.json with the DESIGN.md section 3 keys.
+        # Stage 6: results.json with the keys of espnet_ser.eval.metrics.RESULTS_KEYS.
         r = json.loads((run / "decode_test" / "results.json").read_text())
         assert RESULT_KEYS <= set(r), (tag, sorted(r))
         assert r["n"] == len(test_utts) and r["labels"] == ["ang", "hap", "neu", "sad"]

@@ -4,7 +4,7 @@
 # Shared by the recipes through a link made by setup.sh (egs/TEMPLATE/ser1/grid.sh).
 #
 # Usage (in the recipe):
-#   ./grid.sh                                    # default --configs: Table 1 of paper 003
+#   ./grid.sh                                    # default --configs: Table 1 of Leow et al.
 #   ./grid.sh --configs "conf/tuning/train_cnn1_*.yaml" --seeds "0 1 2"
 #   python -m espnet_ser.bin.make_grid --full && ./grid.sh --configs "conf/tuning/full/*.yaml"
 # Any other option goes to ./run.sh (and so to ./ser.sh), e.g. --folds "1 2" --norm speaker,

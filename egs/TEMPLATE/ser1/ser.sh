@@ -7,7 +7,7 @@
 #   --extra_configs    more models after the main one, with their own options;
 #   --svm true         the ComParE_2016 + linear SVM reference (./svm.sh);
 # the run then ends with one table of all the models (espnet_ser.bin.compare).
-# Stage numbers never change (DESIGN.md §3):
+# Stage numbers never change (CONTRIBUTING.md, "Pipeline stages"):
 #   1 data preparation (local/data.sh -> data/all) and fold lists (data/folds)
 #   2 feature extraction (data/all -> dump/<feat>/all), nj jobs through ${train_cmd}
 #   3 per fold: set lists, normalisation statistics from training data only (global:
@@ -270,7 +270,7 @@ fi
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
   log "Stage 7: report: ${exp}/seed*/fold*/decode_test/results.json -> ${exp}/results.json, RESULTS.md"
   # Speaker probe on the embeddings of the held-out speakers (${probe_sets}):
-  # closed set, each speaker's utterances split in two (DESIGN.md §5).
+  # closed set, cross-validated over each speaker's utterances (espnet_ser.eval.probe).
   for fold in $(fold_list); do
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recipe emodb/sier: speaker-invariant emotion recognition on Emo-DB with a 2D CNN-biGRU
-# encoder and an annealed speaker adversary (Leow et al., paper 003).  README.md explains it.
+# encoder and an annealed speaker adversary (Leow et al.).  README.md explains it.
 #
 #   ./run.sh                          # every stage: no-adversary baseline, then conf/train.yaml
 #   ./run.sh --baseline_config ""     # only conf/train.yaml

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recipe ravdess/sier: speaker-invariant emotion recognition on RAVDESS (speech) with a 2D CNN-biGRU
-# encoder and an annealed speaker adversary (Leow et al., paper 003).  README.md explains it.
+# encoder and an annealed speaker adversary (Leow et al.).  README.md explains it.
 #
 #   RAVDESS=/data/RAVDESS ./run.sh    # every stage: no-adversary baseline, then conf/train.yaml
 #   RAVDESS=synthetic ./run.sh        # the same on a generated tree in the release layout (local/data.sh)
