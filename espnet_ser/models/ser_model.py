@@ -27,7 +27,11 @@ Stats per step: ``loss``, ``loss_emo`` (CE), ``loss_center``, ``acc``
 posteriors), and per head ``loss_<name>``, ``acc_<name>``, ``lambda_<name>``.
 The trainer adds epoch-level ``wa`` and ``ua`` (unweighted accuracy = macro
 recall) from the confusion matrix this model accumulates (see
-``espnet_ser.tasks.ser_trainer``).
+``espnet_ser.tasks.ser_trainer``), computed by the project's one definition,
+``espnet_ser.eval.metrics.wa_ua_from_confusion``.  The per-batch ``acc`` stays a
+tensor for ESPnet's reporter; it is the same definition as WA (accuracy over the
+batch's labelled utterances) and is for the logs only: model selection uses
+the epoch ``ua``.
 """
 
 from typing import Dict, List, Optional, Sequence, Tuple

@@ -201,14 +201,15 @@ def _map_old_frontend_option(args: argparse.Namespace) -> None:
 
 def input_size_from_shape_file(shape_file: str) -> int:
     """Feature dimension D from the first line of an ESPnet shape file ``utt T,D``."""
-    with open(shape_file, encoding="utf-8") as f:
-        line = f.readline().split()
-    if len(line) != 2 or "," not in line[1]:
+    from espnet_ser.utils.data_dir import read_table
+
+    first = next(iter(read_table(shape_file).items()), None)
+    if first is None or len(first[1].split()) != 1 or "," not in first[1]:
         raise ValueError(
-            f"{shape_file}: expected 'utt T,D' lines (write it with "
-            "python -m espnet_ser.bin.make_shape_file), got {line}; or set --input_size"
+            f"{shape_file}:1: expected 'utt T,D' lines (write it with "
+            "python -m espnet_ser.bin.make_shape_file), got {first}; or set --input_size"
         )
-    return int(line[1].split(",")[-1])
+    return int(first[1].split(",")[-1])
 
 
 def build_domain_heads(
