@@ -1,5 +1,6 @@
 """Interface of the encoders registered in ``SERTask`` (``--encoder <name>``)."""
 
+import logging
 from abc import ABC, abstractmethod
 from typing import Tuple
 
@@ -107,3 +108,65 @@ def check_and_mask_input(
         raise ValueError(f"{name}: ilens must be in 1..T={xs.size(1)}, got {lens.tolist()}")
     valid = ~make_pad_mask(lens, maxlen=xs.size(1))
     return xs * valid[:, :, None].to(xs.dtype), lens, valid
+
+
+def apply_short_utterance_policy(
+    encoder: torch.nn.Module, name: str, xs: torch.Tensor, lens: torch.Tensor, needed_by: str
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Handle utterances shorter than a subsampling encoder's ``min_length``.
+
+    Shared by the encoders that pool over time (``cnn_bigru``, ``cnn_gru_1d``):
+    with ``encoder.short_utterance == "error"`` a short utterance is an error;
+    with ``"pad"`` its length is raised to ``min_length`` (zero frames, logged
+    once per encoder via ``encoder._warned_short``).
+
+    Args:
+        encoder: Has ``min_length``, ``short_utterance`` and ``_warned_short``.
+        name: Encoder name for messages.
+        xs: Masked features (B, T, D).
+        lens: Lengths (B,).
+        needed_by: What sets the minimum, for messages (e.g. ``"num_blocks=4"``).
+
+    Returns:
+        ``(xs, lens)``: padded to at least ``min_length`` frames.
+
+    Raises:
+        ValueError: ``short_utterance == "error"`` and an utterance is too short.
+    """
+    shortest = int(lens.min())
+    if shortest >= encoder.min_length:
+        return xs, lens
+    if encoder.short_utterance == "error":
+        raise ValueError(
+            f"{name}: an utterance has {shortest} frames but {needed_by} needs at least "
+            f"{encoder.min_length}; use fewer blocks, remove short utterances, or set "
+            "short_utterance: pad"
+        )
+    if not encoder._warned_short:
+        logging.warning(
+            "%s: utterance of %d frames is shorter than the %d needed by %s; zero-padding it (logged once)",
+            name, shortest, encoder.min_length, needed_by,
+        )
+        encoder._warned_short = True
+    lens = lens.clamp(min=encoder.min_length)
+    if xs.size(1) < encoder.min_length:
+        xs = torch.nn.functional.pad(xs, (0, 0, 0, encoder.min_length - xs.size(1)))
+    return xs, lens
+
+
+def run_packed_rnn(rnn: torch.nn.Module, h: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+    """Run a batch-first GRU/LSTM over the valid frames only (packed sequence).
+
+    Args:
+        rnn: ``torch.nn.GRU``/``LSTM`` with ``batch_first=True``.
+        h: Inputs (B, T, D).
+        lens: Valid lengths (B,), each in 1..T.
+
+    Returns:
+        Outputs (B, T, H), zero at padded frames.
+    """
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    packed = pack_padded_sequence(h, lens.cpu(), batch_first=True, enforce_sorted=False)
+    out, _ = rnn(packed)
+    return pad_packed_sequence(out, batch_first=True, total_length=h.size(1))[0]

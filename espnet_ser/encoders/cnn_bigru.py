@@ -20,17 +20,17 @@ Example:
     (torch.Size([2, 50, 512]), [50, 36])
 """
 
-import logging
 from typing import Tuple
 
 import torch
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from espnet_ser.encoders.abs_encoder import (
     AbsEncoder,
+    apply_short_utterance_policy,
     check_and_mask_input,
     check_encoder_options,
+    run_packed_rnn,
 )
 
 
@@ -151,29 +151,7 @@ class CNNBiGRUEncoder(AbsEncoder):
                 an utterance shorter than ``2 ** num_blocks`` frames.
         """
         xs, lens, _ = check_and_mask_input("cnn_bigru", xs, ilens, self.input_size)
-        shortest = int(lens.min())
-        if shortest < self.min_length:
-            if self.short_utterance == "error":
-                raise ValueError(
-                    f"cnn_bigru: an utterance has {shortest} frames but "
-                    f"num_blocks={self.num_blocks} needs at least "
-                    f"{self.min_length}; use fewer blocks, remove short "
-                    "utterances, or set short_utterance: pad"
-                )
-            if not self._warned_short:
-                logging.warning(
-                    "cnn_bigru: utterance of %d frames is shorter than the "
-                    "%d needed by num_blocks=%d; zero-padding it (logged once)",
-                    shortest,
-                    self.min_length,
-                    self.num_blocks,
-                )
-                self._warned_short = True
-            lens = lens.clamp(min=self.min_length)
-            if xs.size(1) < self.min_length:
-                xs = torch.nn.functional.pad(
-                    xs, (0, 0, 0, self.min_length - xs.size(1))
-                )
+        xs, lens = apply_short_utterance_policy(self, "cnn_bigru", xs, lens, f"num_blocks={self.num_blocks}")
 
         h = xs.unsqueeze(1)  # (B, 1, T, D)
         for block in self.blocks:
@@ -187,9 +165,5 @@ class CNNBiGRUEncoder(AbsEncoder):
         b, c, t, f = h.shape
         h = h.transpose(1, 2).reshape(b, t, c * f)  # (B, T', C * D')
 
-        packed = pack_padded_sequence(
-            h, lens.cpu(), batch_first=True, enforce_sorted=False
-        )
-        out, _ = self.gru(packed)
-        hs, _ = pad_packed_sequence(out, batch_first=True, total_length=t)
+        hs = run_packed_rnn(self.gru, h, lens)
         return hs, lens

@@ -20,17 +20,17 @@ Example:
     (torch.Size([2, 12, 128]), [12, 7])
 """
 
-import logging
 from typing import Tuple
 
 import torch
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from espnet_ser.encoders.abs_encoder import (
     AbsEncoder,
+    apply_short_utterance_policy,
     check_and_mask_input,
     check_encoder_options,
+    run_packed_rnn,
 )
 
 
@@ -130,30 +130,9 @@ class CNNGRU1DEncoder(AbsEncoder):
                 an utterance shorter than ``pool_size ** num_blocks`` frames.
         """
         xs, lens, _ = check_and_mask_input("cnn_gru_1d", xs, ilens, self.input_size)
-        shortest = int(lens.min())
-        if shortest < self.min_length:
-            if self.short_utterance == "error":
-                raise ValueError(
-                    f"cnn_gru_1d: an utterance has {shortest} frames but "
-                    f"num_blocks={self.num_blocks} with pool_size="
-                    f"{self.pool_size} needs at least {self.min_length}; use "
-                    "fewer blocks, remove short utterances, or set "
-                    "short_utterance: pad"
-                )
-            if not self._warned_short:
-                logging.warning(
-                    "cnn_gru_1d: utterance of %d frames is shorter than the %d "
-                    "needed by num_blocks=%d; zero-padding it (logged once)",
-                    shortest,
-                    self.min_length,
-                    self.num_blocks,
-                )
-                self._warned_short = True
-            lens = lens.clamp(min=self.min_length)
-            if xs.size(1) < self.min_length:
-                xs = torch.nn.functional.pad(
-                    xs, (0, 0, 0, self.min_length - xs.size(1))
-                )
+        xs, lens = apply_short_utterance_policy(
+            self, "cnn_gru_1d", xs, lens, f"num_blocks={self.num_blocks} with pool_size={self.pool_size}"
+        )
 
         h = xs.transpose(1, 2)  # (B, D, T)
         for block in self.blocks:
@@ -163,9 +142,5 @@ class CNNGRU1DEncoder(AbsEncoder):
             h = block(h * valid[:, None, :].to(h.dtype))
             lens = lens // self.pool_size
         h = h.transpose(1, 2)  # (B, T', C)
-        packed = pack_padded_sequence(
-            h, lens.cpu(), batch_first=True, enforce_sorted=False
-        )
-        out, _ = self.gru(packed)
-        hs, _ = pad_packed_sequence(out, batch_first=True, total_length=h.size(1))
+        hs = run_packed_rnn(self.gru, h, lens)
         return hs, lens

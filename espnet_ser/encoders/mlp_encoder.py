@@ -20,7 +20,7 @@ import torch
 from espnet_ser.encoders.abs_encoder import AbsEncoder
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
-from espnet_ser.layers.nn_utils import apply_on_valid_frames, get_activation
+from espnet_ser.layers.nn_utils import apply_on_valid_frames, hidden_layers
 
 
 class MLPEncoder(AbsEncoder):
@@ -43,17 +43,10 @@ class MLPEncoder(AbsEncoder):
         activation: str = "relu",
     ):
         super().__init__()
-        layers = []
-        size = input_size
-        for h in hidden_sizes:
-            layers.append(torch.nn.Linear(size, h))
-            if batch_norm:
-                layers.append(torch.nn.BatchNorm1d(h))
-            layers.append(get_activation(activation, "mlp encoder: activation"))
-            layers.append(torch.nn.Dropout(dropout))
-            size = h
-        self.net = torch.nn.Sequential(*layers)
-        self._output_size = size
+        self.net = torch.nn.Sequential(*hidden_layers(
+            input_size, hidden_sizes, batch_norm=batch_norm, dropout=dropout, activation=activation,
+            what="mlp encoder: activation"))
+        self._output_size = hidden_sizes[-1] if len(hidden_sizes) else input_size
 
     def output_size(self) -> int:
         return self._output_size

@@ -22,9 +22,8 @@ Example:
 from typing import Sequence, Tuple
 
 import torch
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from espnet_ser.encoders.abs_encoder import AbsEncoder, check_and_mask_input
+from espnet_ser.encoders.abs_encoder import AbsEncoder, check_and_mask_input, run_packed_rnn
 
 
 class TDNNBiLSTMEncoder(AbsEncoder):
@@ -138,9 +137,5 @@ class TDNNBiLSTMEncoder(AbsEncoder):
             # its end sees zeros, as it would for the utterance alone.
             h = layer(h * mask)
         h = h.transpose(1, 2)  # (B, T, U)
-        packed = pack_padded_sequence(
-            h, lens.cpu(), batch_first=True, enforce_sorted=False
-        )
-        out, _ = self.lstm(packed)
-        hs, _ = pad_packed_sequence(out, batch_first=True, total_length=xs.size(1))
+        hs = run_packed_rnn(self.lstm, h, lens)
         return hs, lens

@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 
 from espnet_ser.heads.abs_classifier import AbsClassifier
-from espnet_ser.layers.nn_utils import get_activation
+from espnet_ser.layers.nn_utils import hidden_layers
 
 
 class MLPClassifier(AbsClassifier):
@@ -44,16 +44,9 @@ class MLPClassifier(AbsClassifier):
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"MLPClassifier: num_classes must be >= 2, got {num_classes}")
-        layers = []
-        size = input_size
-        for h in hidden_sizes:
-            layers.append(torch.nn.Linear(size, h))
-            if batch_norm:
-                layers.append(torch.nn.BatchNorm1d(h))
-            layers.append(torch.nn.Dropout(dropout))
-            layers.append(get_activation(activation, "mlp classifier: activation"))
-            size = h
-        layers.append(torch.nn.Linear(size, num_classes))
+        layers = hidden_layers(input_size, hidden_sizes, batch_norm=batch_norm, dropout=dropout,
+                               activation=activation, what="mlp classifier: activation", dropout_first=True)
+        layers.append(torch.nn.Linear(hidden_sizes[-1] if len(hidden_sizes) else input_size, num_classes))
         self.net = torch.nn.Sequential(*layers)
         self.num_classes = num_classes
 

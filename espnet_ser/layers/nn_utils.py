@@ -29,6 +29,42 @@ def get_activation(name: str, what: str = "activation") -> torch.nn.Module:
         raise ValueError(f"{what}: unknown activation {name!r}; choose one of {list(ACTIVATIONS)}") from None
 
 
+def hidden_layers(
+    input_size: int,
+    hidden_sizes,
+    *,
+    batch_norm: bool,
+    dropout: float,
+    activation: str,
+    what: str,
+    dropout_first: bool = False,
+) -> list:
+    """``[Linear -> (BatchNorm1d) -> activation -> Dropout] x N`` as a list of modules.
+
+    Shared by the MLP encoder and the MLP classifier head.
+
+    Args:
+        input_size: Input size of the first layer.
+        hidden_sizes: Size of each hidden layer.
+        batch_norm: BatchNorm1d after each Linear.
+        dropout: Dropout probability.
+        activation: ESPnet activation name (:data:`ACTIVATIONS`).
+        what: Option name for errors.
+        dropout_first: Dropout before the activation (the classifier's order; for
+            ReLU both orders give the same values).
+    """
+    layers = []
+    size = input_size
+    for h in hidden_sizes:
+        layers.append(torch.nn.Linear(size, h))
+        if batch_norm:
+            layers.append(torch.nn.BatchNorm1d(h))
+        pair = [get_activation(activation, what), torch.nn.Dropout(dropout)]
+        layers += pair[::-1] if dropout_first else pair
+        size = h
+    return layers
+
+
 def apply_on_valid_frames(
     module: torch.nn.Module, xs: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
