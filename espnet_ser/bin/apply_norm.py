@@ -47,6 +47,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 PROG = "apply_norm"
+#: Version of what stage 3 writes; 2: global/utterance list the input features, ESPnet stats.
+OUTPUT_FORMAT = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,7 +106,8 @@ def _num_frames(paths: Sequence[Path]) -> Dict[str, int]:
 
 def _options_hash(args, sets: Dict[str, Path], feats: List[Path]) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([args.mode, args.train_set, args.var_floor, sorted(sets)]).encode())
+    # OUTPUT_FORMAT: outputs of an older stage 3 (normalised copies for global) are redone.
+    h.update(json.dumps([OUTPUT_FORMAT, args.mode, args.train_set, args.var_floor, sorted(sets)]).encode())
     for p in feats + [sets[s] / "utt2spk" for s in sorted(sets)]:
         h.update(str(p).encode())
         h.update(p.read_bytes())

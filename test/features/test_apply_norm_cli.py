@@ -154,3 +154,21 @@ def test_skip_if_done_and_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         _run("zscore", scp, fold, tmp_path / "out3")
     assert info.value.code == 2
+
+
+def test_an_older_stage3_output_is_redone(tmp_path, capsys):
+    """A dump from before normalisation moved into the model (copies, mean/std stats) is not reused."""
+    import json
+
+    scp, fold, _ = _make(tmp_path)
+    assert _run("global", scp, fold, tmp_path / "out") == 0
+    marker = tmp_path / "out" / "norm.json"
+    old = json.loads(marker.read_text())
+    old["hash"] = "0123456789abcdef"  # what the previous format's hash would be
+    marker.write_text(json.dumps(old))
+    (tmp_path / "out" / "train" / "feats.ark").write_bytes(b"old copy")
+    capsys.readouterr()
+    assert _run("global", scp, fold, tmp_path / "out") == 0
+    assert "up to date" not in capsys.readouterr().err
+    assert not list((tmp_path / "out").rglob("*.ark"))
+    assert set(load_stats(tmp_path / "out" / "stats.npz")) == {"count", "sum", "sum_square"}
