@@ -100,6 +100,25 @@ def load_model(train_config, model_file, device: str = "cpu"):
     return model, args
 
 
+def model_dir_norm(model_dir, config: dict) -> str:
+    """The normalisation mode of a model dir, checked against its config.yaml.
+
+    From ``model.json`` (a packed zip), else ``norm.json`` (stage 4), else, for a
+    run from before stage 4 wrote it, its ``norm_stats.npz``, else the config.
+
+    Raises:
+        ValueError: A global-norm run whose model does not normalise (trained on
+            features normalised outside the model): re-run its stages 3-4.
+    """
+    model_dir = Path(model_dir)
+    record, old_stats = model_dir / MODEL_JSON, model_dir / "norm_stats.npz"
+    norm = json.loads(record.read_text(encoding="utf-8"))["norm"] if record.is_file() else "auto"
+    if norm == "auto" and not (model_dir / "norm.json").is_file() and old_stats.is_file():
+        with np.load(old_stats) as stats:
+            norm = "speaker" if "speaker_mean" in stats.files else "global"
+    return run_norm(model_dir, config, norm)
+
+
 def _build_with_placeholder_stats(task, args, train_config):
     """Build a ``normalize: global_mvn`` model whose stats file is a placeholder (D from input_size)."""
     import tempfile
@@ -267,13 +286,7 @@ class SpeechEmotionRecognizer:
             )
         with open(model_dir / "config.yaml", encoding="utf-8") as f:
             config = yaml.safe_load(f) or {}
-        record, old_stats = model_dir / MODEL_JSON, model_dir / "norm_stats.npz"
-        norm = json.loads(record.read_text(encoding="utf-8"))["norm"] if record.is_file() else "auto"
-        if norm == "auto" and not (model_dir / "norm.json").is_file() and old_stats.is_file():
-            # A run from before stage 4 wrote norm.json: its stats file tells the mode.
-            with np.load(old_stats) as stats:
-                norm = "speaker" if "speaker_mean" in stats.files else "global"
-        norm = run_norm(model_dir, config, norm)
+        norm = model_dir_norm(model_dir, config)
         feats_conf = model_dir / "feats_conf.yaml"
         return cls(
             model_dir / "config.yaml",
@@ -431,7 +444,10 @@ def main(argv=None) -> None:
         speech = [d for d in args.data_path_and_name_and_type if d.split(",")[1:2] == ["speech"]]
         if len(speech) != 1:
             raise ValueError("give exactly one --data_path_and_name_and_type <feats.scp>,speech,kaldi_ark")
-        model, _ = load_model(args.train_config, args.model_file, device)
+        model, train_args = load_model(args.train_config, args.model_file, device)
+        # Features and model must agree on normalisation (an old global run's model expects
+        # normalised copies, which stage 3 no longer writes): one clear error instead.
+        model_dir_norm(Path(args.model_file).parent, vars(train_args))
         infer_scp(model, speech[0].split(",")[0], args.output_dir, args.batch_size, args.vote,
                   args.embedding_point, device)
     except (FileNotFoundError, ValueError) as e:

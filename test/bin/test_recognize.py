@@ -200,3 +200,26 @@ def test_corrupt_zip_member_is_refused(models, tmp_path):
             dst.writestr(name, data + b"x" if name == "emotions.txt" else data)
     with pytest.raises(ValueError, match="emotions.txt is missing or does not match MANIFEST"):
         SpeechEmotionRecognizer.from_packed(bad)
+
+
+def test_old_global_run_is_a_clear_error(models, tmp_path, capsys):
+    """A run from before normalisation moved into the model: one line saying to re-run stages 3-4."""
+    from espnet_ser.bin import ser_inference
+
+    zips, _, _ = models
+    old = tmp_path / "old"
+    with zipfile.ZipFile(zips["speaker"]) as zf:
+        zf.extractall(old)
+    (old / "model.json").unlink()
+    np.savez(old / "norm_stats.npz", mean=np.zeros(80), std=np.ones(80), count=np.array(1))
+    with pytest.raises(ValueError, match="re-run its stages 3-4"):
+        SpeechEmotionRecognizer.from_model_dir(old)
+    scp = tmp_path / "feats.scp"
+    with ArkWriter(tmp_path / "feats.ark", scp) as w:
+        w["u1"] = np.zeros((5, 80), np.float32)
+    with pytest.raises(SystemExit):
+        ser_inference.main(["--model_file", str(old / pack_model.DEFAULT_INFERENCE_MODEL),
+                            "--train_config", str(old / "config.yaml"), "--output_dir", str(tmp_path / "dec"),
+                            "--data_path_and_name_and_type", f"{scp},speech,kaldi_ark"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "re-run its stages 3-4" in err[0]
