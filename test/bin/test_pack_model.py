@@ -119,5 +119,7 @@ def test_every_training_config_writes_the_inference_model():
             checked += 1
     assert checked > 10
     # ser.sh's --help names the one default (its --inference_model is empty by default).
-    ser_sh = (repo / "egs" / "TEMPLATE" / "ser1" / "ser.sh").read_text()
-    assert f"DEFAULT_INFERENCE_MODEL ({pack_model.DEFAULT_INFERENCE_MODEL}" in ser_sh
+    ser_sh = (repo / "egs" / "TEMPLATE" / "ser1" / "ser.sh").read_text().splitlines()
+    line = next(ln for ln in ser_sh if ln.startswith("inference_model="))
+    assert line.startswith("inference_model= ")
+    assert f"DEFAULT_INFERENCE_MODEL = {pack_model.DEFAULT_INFERENCE_MODEL}" in line

@@ -40,8 +40,7 @@ feats_conf=conf/feats/fbank.yaml   # feature extractor config
 norm=global              # feature normalisation: global | utterance | speaker | none
 train_config=conf/train.yaml       # model and training config
 train_args=              # extra options for ser_train (e.g. "--max_epoch 2"; word-split)
-inference_model=         # checkpoint decoded (stage 5), packed (8) and loaded by the Python API; empty:
-                         # espnet_ser.bin.pack_model.DEFAULT_INFERENCE_MODEL (valid.ua.best.pth, best dev UA)
+inference_model=         # checkpoint of stages 5 and 8 and the Python API (empty: espnet_ser.bin.pack_model.DEFAULT_INFERENCE_MODEL = valid.ua.best.pth, best dev UA)
 inference_args=          # extra options for ser_inference
 probe_sets="dev test"    # held-out sets whose embeddings feed the speaker probe
 label_names="emotion speaker gender"  # label streams given to the model (see prepare_labels)
