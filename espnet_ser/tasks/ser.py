@@ -9,7 +9,7 @@ name          choices                              default
 input_adapter identity, segment                    identity
 normalize     global_mvn, utterance_mvn (ESPnet)   none
 encoder       mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
-              tdnn_bilstm
+              tdnn_bilstm, cnn_blstm
 pooling       stats, mean                          stats
 classifier    mlp                                  mlp
 model         espnet                               espnet
@@ -74,6 +74,7 @@ from espnet_ser.adapters.identity_adapter import IdentityAdapter
 from espnet_ser.adapters.segment_adapter import SegmentAdapter
 from espnet_ser.encoders.abs_encoder import AbsEncoder
 from espnet_ser.encoders.cnn_bigru import CNNBiGRUEncoder
+from espnet_ser.encoders.cnn_blstm import CNNBLSTMEncoder
 from espnet_ser.encoders.cnn_gru_1d import CNNGRU1DEncoder
 from espnet_ser.encoders.conv1d_encoder import Conv1dEncoder
 from espnet_ser.encoders.mlp_encoder import MLPEncoder
@@ -127,6 +128,7 @@ encoder_choices = ClassChoices(
         mlp=MLPEncoder,
         conv1d=Conv1dEncoder,
         cnn_bigru=CNNBiGRUEncoder,
+        cnn_blstm=CNNBLSTMEncoder,
         cnn_gru_1d=CNNGRU1DEncoder,
         tdnn_bilstm=TDNNBiLSTMEncoder,
     ),
