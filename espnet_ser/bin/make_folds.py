@@ -45,6 +45,7 @@ _OPTIONS = {
     "test_fraction": float,
     "train_corpora": str,
     "test_corpora": str,
+    "unlabelled_target": bool,
 }
 
 
@@ -69,6 +70,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-fraction", type=float, help="multi_corpus: speakers per corpus in test (0.2)")
     parser.add_argument("--train-corpora", help="cross_corpus: comma-separated (default: all but the test corpus)")
     parser.add_argument("--test-corpora", help="cross_corpus: comma-separated, one fold each (default: each corpus)")
+    parser.add_argument("--unlabelled-target", type=lambda x: {"true": True, "false": False}[x.lower()],
+                        metavar="true|false",
+                        help="cross_corpus: add the test corpus, labels removed, as train_unlab (DANN; default false)")
     return parser
 
 

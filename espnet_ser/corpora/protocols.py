@@ -54,7 +54,10 @@ cross_corpus         train on ``train_corpora``, test on each of
                      each training corpus's speakers, gender-balanced; a
                      training corpus with fewer than 3 speakers (TESS) gives
                      ``dev_fraction`` of each speaker's utterances instead
-                     (a 1-speaker dev set would take half of TESS)
+                     (a 1-speaker dev set would take half of TESS);
+                     ``unlabelled_target=True`` adds the test corpus as
+                     ``train_unlab`` (emotion labels removed: the
+                     transductive setting of DANN, Gao et al.)
 multi_corpus         per corpus ``test_fraction`` (0.2) of the speakers ->
                      test, ``dev_fraction`` (0.2) of the rest -> dev,
                      gender-balanced; ``n_folds`` rotates the test speakers;
@@ -465,7 +468,7 @@ def _as_list(value) -> list[str] | None:
 
 
 def _cross_corpus(data: _Data, seed: int, *, train_corpora=None, test_corpora=None,
-                  dev_fraction: float = 0.2) -> list[Fold]:
+                  dev_fraction: float = 0.2, unlabelled_target: bool = False) -> list[Fold]:
     p = "cross_corpus"
     _check_fraction(p, "dev_fraction", dev_fraction)
     corpora = _corpora(data, p)
@@ -503,13 +506,19 @@ def _cross_corpus(data: _Data, seed: int, *, train_corpora=None, test_corpora=No
         if small:
             dev_rule += (f"; of each speaker's utterances in {small} (fewer than "
                          f"{_MIN_SPEAKERS_FOR_SPEAKER_DEV} speakers: dev shares their speakers with train)")
+        sets = {"train": sorted(train), "dev": sorted(dev), "test": sorted(corpora[t])}
+        rules = {"train": f"{p}: corpora {sorted(train_list)} minus dev",
+                 "dev": f"{dev_rule} (seed {seed})",
+                 "test": f"{p}: all of corpus {t}"}
+        if unlabelled_target:
+            # Standard (transductive) DANN: the target audio, without its labels, trains the domain heads.
+            sets["train_unlab"] = sorted(corpora[t])
+            rules["train_unlab"] = f"{p}: all of target corpus {t} without emotion labels (DANN)"
         folds.append(Fold(
-            {"train": sorted(train), "dev": sorted(dev), "test": sorted(corpora[t])},
-            {"train": f"{p}: corpora {sorted(train_list)} minus dev",
-             "dev": f"{dev_rule} (seed {seed})",
-             "test": f"{p}: all of corpus {t}"},
+            sets, rules,
             by_utt={"train", "dev"} if small else set(),
             excluded=excluded,
+            unlabelled={"train_unlab"} if unlabelled_target else set(),
         ))
     return folds
 

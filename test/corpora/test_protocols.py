@@ -261,6 +261,22 @@ def test_cross_corpus_tests_whole_corpus(dirs, tmp_path):
     assert {x.split("_")[0] for x in s["dev"][0]} == {"emodb", "savee"}  # dev from every training corpus
 
 
+def test_cross_corpus_unlabelled_target_for_dann(dirs, tmp_path):
+    make_folds("cross_corpus", dirs["multi"], tmp_path / "f", train_corpora="emodb,savee", test_corpora="ravdess",
+               unlabelled_target=True)
+    (s,) = _check_folds(tmp_path / "f", dirs["multi"], 1)
+    assert s["train_unlab"] == s["test"]  # the target audio, unlabelled, beside the labelled sources
+    unlab = tmp_path / "f" / "fold1" / "train_unlab"
+    assert not any((unlab / t).exists() for t in ("utt2emo", "utt2arousal", "utt2valence"))
+    assert (unlab / "utt2corpus").is_file() and (unlab / "utt2spk").is_file()
+    assert "without emotion labels" in (tmp_path / "f" / "fold1" / "train_unlab.spk").read_text()
+    from espnet_ser.bin.make_folds import main
+
+    assert main(["--protocol", "cross_corpus", "--data-dir", str(dirs["multi"]), "--out-dir", str(tmp_path / "g"),
+                 "--test-corpora", "ravdess", "--unlabelled-target", "true"]) == 0
+    assert (tmp_path / "g" / "fold1" / "train_unlab" / "wav.scp").is_file()
+
+
 def test_multi_corpus_speaker_disjoint_per_corpus(dirs, tmp_path):
     make_folds("multi_corpus", dirs["multi"], tmp_path / "f")
     (s,) = _check_folds(tmp_path / "f", dirs["multi"], 1)
