@@ -54,7 +54,8 @@ PathLike = str | os.PathLike
 
 # Files that may be partial over the utterances: unlabelled utterances (target
 # data of a domain-adversarial setup) have no emotion but are still used.
-PARTIAL_UTT_TABLES = frozenset({"utt2emo"})
+# The emotion and its binary views: an unlabelled utterance has none of them.
+PARTIAL_UTT_TABLES = frozenset({"utt2emo", "utt2arousal", "utt2valence"})
 
 # Tables keyed by something other than the utterance, and files that are not
 # tables at all.  Everything else named utt2* is an utterance table.
@@ -761,8 +762,8 @@ def combine_data(
     Args:
         dst: output directory (replaced; must not be one of ``srcs``).
         srcs: validated source directories.
-        allow_partial: ``utt2emo`` may be missing in some sources (their
-            utterances become unlabelled).  Any other table present in only
+        allow_partial: ``utt2emo`` (and ``utt2arousal``/``utt2valence``) may
+            be missing in some sources (their utterances become unlabelled).  Any other table present in only
             some sources is an error.
         exclude: table names not to combine (e.g. ``text`` when only some
             corpora have transcripts).

@@ -376,6 +376,21 @@ def test_combine_unions_and_checks(tmp_path):
     assert not (tmp_path / "ac2" / "text").exists()
 
 
+def test_combine_labelled_with_unlabelled_binary_views(tmp_path):
+    """Labelled data with utt2arousal + unlabelled target data (DANN's train + train_unlab)."""
+    from espnet_ser.utils.data_dir import write_table
+
+    a = _good(tmp_path, "a", speakers=("spkA",))
+    write_table(a / "utt2arousal", {u: "high" for u in read_table(a / "utt2spk")})
+    nolab = _good(tmp_path, "c", speakers=("spkD",))
+    (nolab / "utt2emo").unlink()
+    with pytest.raises(DataDirError, match=r"utt2arousal is in .*/a but not in .*/c \(pass --allow-partial"):
+        combine_data(tmp_path / "ac", [a, nolab])
+    combine_data(tmp_path / "ac", [a, nolab], allow_partial=True)
+    assert set(read_table(tmp_path / "ac" / "utt2arousal")) == set(read_table(a / "utt2spk"))
+    validate_data_dir(tmp_path / "ac")
+
+
 @pytest.mark.parametrize("by_speaker", [True, False])
 def test_split_data_partitions_and_reuses(tmp_path, by_speaker):
     d = _good(tmp_path, speakers=("s1", "s2", "s3", "s4", "s5"), per_spk=4)
