@@ -59,7 +59,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", required=True, help="prepared source data dir (e.g. data/all)")
     parser.add_argument("--out-dir", required=True, help="output folder (fold1, fold2, ...)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--setting", help="iemocap_ts: TS_1234, TS_123, TS_134, TS_234 or TS_23 (default TS_1234)")
+    parser.add_argument("--setting", help="iemocap_ts: TS_1234, TS_123, TS_134, TS_234 or TS_23 (default TS_1234); "
+                        "several (TS_1234,TS_23) or all: one fold each")
     parser.add_argument("--test-session", type=int, help="iemocap_ts: evaluated session (default 5)")
     parser.add_argument("--n-folds", type=int, help="emodb_l2so (5), ravdess_l2so (12), multi_corpus (1)")
     parser.add_argument("--dev-mode", choices=["dialogs", "utts"], help="iemocap_loso / iemocap_ts (dialogs)")

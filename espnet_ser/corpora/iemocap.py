@@ -30,6 +30,12 @@ CONTRIBUTING.md, "Data directory", defines unlabelled data), and ``utt2arousal``
 ``utt2valence`` are not written (no binary value for fru, oth, ...).
 Binary arousal/valence (4-class): Gao et al., Table 1.
 
+``context=True`` (Lian et al.'s dialogue context): an utterance whose label is
+outside the class set (fru, sur, xxx, ...) is kept as UNLABELLED data with its
+speaker, text and dialogue instead of being skipped, so a dialogue keeps all its
+turns; it is absent from ``utt2emo`` only (and ``utt2arousal``/``utt2valence``
+are then not written).
+
 Extra tables: ``text``, ``utt2session`` (Ses01..Ses05), ``utt2dialog``
 (``Ses01F_impro01``), ``utt2start`` (turn start in seconds within the dialog,
 so context models can order turns), ``utt2type`` (``impro``/``script``).
@@ -128,6 +134,7 @@ def prepare_iemocap(
     label_map: LabelMapLike = None,
     classes: str = "4",
     improvised_only: bool = False,
+    context: bool = False,
 ) -> PrepareResult:
     """Prepare IEMOCAP as a Kaldi data directory.
 
@@ -140,6 +147,7 @@ def prepare_iemocap(
             label; ``xxx`` kept unlabelled).
         improvised_only: Keep only ``*_impro*`` dialogues (scripted ones are
             counted in ``excluded``).
+        context: Keep utterances outside the class set as unlabelled context.
 
     Returns:
         :class:`~espnet_ser.corpora.common.PrepareResult`.
@@ -246,6 +254,8 @@ def prepare_iemocap(
         emo: Optional[str] = label
         if classes == "all" and label == "xxx":
             emo = None  # no majority label: kept as unlabelled data
+        elif context and lmap.emotion.get(label) is None:
+            emo = None  # outside the class set: unlabelled dialogue context
         utts.append(
             Utterance(
                 native_spk=spk,

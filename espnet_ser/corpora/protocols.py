@@ -31,7 +31,11 @@ iemocap_ts           Lian et al. settings ``setting=TS_1234|TS_123|TS_134|
                      TS_234|TS_23``: labelled sessions -> train/dev (dev as
                      above); every other session -> ``train_unlab`` (emotion
                      labels removed; transductive: it includes the test
-                     session's dialogues, as in the paper); Session 5 -> test
+                     session's dialogues, as in the paper); Session 5 -> test.
+                     Several settings (``TS_1234,TS_23``, or ``all`` = the
+                     five of the paper) give one fold each, in that order,
+                     named by their setting in ``protocol.json``
+                     (``fold_names``; ``ser.sh --folds TS_23`` picks one)
 iemocap_impro_loso   improvised dialogues only, leave-one-speaker-out (10
                      folds); dev = ``dev_fraction`` of each training speaker's
                      utterances; scripted utterances are ``excluded``
@@ -118,6 +122,7 @@ class Fold:
         excluded: ``{utt: reason}`` outside the protocol's scope.
         unlabelled: sets whose emotion labels are removed.
         spks: ``{set name: sorted speaker ids}`` (filled by :func:`define_folds`).
+        name: optional fold name (``protocol.json`` ``fold_names``; iemocap_ts: the setting).
     """
 
     sets: dict[str, list[str]]
@@ -126,6 +131,7 @@ class Fold:
     excluded: dict[str, str] = dataclasses.field(default_factory=dict)
     unlabelled: set[str] = dataclasses.field(default_factory=set)
     spks: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    name: str = ""
 
 
 @dataclasses.dataclass
@@ -291,10 +297,20 @@ def _ints(found: Sequence[int], skip: int) -> str:
 
 
 _TS = re.compile(r"^TS_([1-9]+)$")
+#: The settings of Lian et al., in the order of their table.
+TS_SETTINGS = ("TS_1234", "TS_123", "TS_134", "TS_234", "TS_23")
 
 
 def _iemocap_ts(data: _Data, seed: int, *, setting: str = "TS_1234", test_session: int = 5,
                 dev_mode: str = "dialogs", dev_fraction: float = 0.1) -> list[Fold]:
+    settings = list(TS_SETTINGS) if setting == "all" else [x for x in re.split(r"[,\s]+", setting) if x]
+    if len(set(settings)) != len(settings) or not settings:
+        raise ProtocolError(f"iemocap_ts: setting {setting!r}: give distinct settings, e.g. TS_1234,TS_23 or all")
+    return [_iemocap_ts_one(data, seed, s, test_session, dev_mode, dev_fraction) for s in settings]
+
+
+def _iemocap_ts_one(data: _Data, seed: int, setting: str, test_session: int, dev_mode: str,
+                    dev_fraction: float) -> Fold:
     p = "iemocap_ts"
     m = _TS.match(setting)
     if not m:
@@ -311,7 +327,7 @@ def _iemocap_ts(data: _Data, seed: int, *, setting: str = "TS_1234", test_sessio
     lab = [u for u, n in sessions.items() if n in labelled]
     train, dev = _dev_split(data, lab, p, dev_mode, dev_fraction, _rng(seed, p, setting))
     unlab_sessions = [s for s in found if s not in labelled]
-    return [Fold(
+    return Fold(
         {"train": train, "dev": dev,
          "test": sorted(u for u, n in sessions.items() if n == test_session),
          "train_unlab": sorted(u for u, n in sessions.items() if n not in labelled)},
@@ -322,7 +338,8 @@ def _iemocap_ts(data: _Data, seed: int, *, setting: str = "TS_1234", test_sessio
                         f"(transductive: includes the test session, as in Lian et al.)"},
         by_utt={"train", "dev", "test", "train_unlab"},
         unlabelled={"train_unlab"},
-    )]
+        name=setting,
+    )
 
 
 def _is_improvised(data: _Data, protocol: str) -> dict[str, bool]:
@@ -723,6 +740,8 @@ def make_folds(
             summary.append(sizes)
             logger.info("%s fold%d: %s", protocol, k, " ".join(f"{n}={v}" for n, v in sizes.items()))
         meta = {"protocol": protocol, "seed": seed, "options": options, "num_folds": len(folds), "folds": summary}
+        if any(f.name for f in folds):
+            meta["fold_names"] = {f"fold{k}": f.name for k, f in enumerate(folds, 1) if f.name}
         (tmp / "protocol.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
                                            encoding="utf-8")
         if out_dir.exists():

@@ -131,6 +131,20 @@ def test_all_classes_keeps_xxx_unlabelled(tree, tmp_path):
         prepare_iemocap(tree, out, classes="5")
 
 
+def test_context_keeps_other_labels_unlabelled(tree, tmp_path):
+    """Lian et al.'s dialogue context: fru/xxx turns stay, with speaker and text, without utt2emo."""
+    out = tmp_path / "ctx"
+    res = prepare_iemocap(tree, out, context=True)
+    validate_data_dir(out)
+    wav, emo = read_table(out / "wav.scp"), read_table(out / "utt2emo")
+    ctx = {"iemocap_Ses01F-Ses01F_impro01_F001", "iemocap_Ses01M-Ses01F_impro01_M001"}
+    assert ctx <= set(wav) and not ctx & set(emo) and len(emo) == 5
+    assert ctx <= set(read_table(out / "utt2spk")) and ctx <= set(read_table(out / "text"))
+    assert not (out / "utt2arousal").exists()
+    reasons = {Path(k).stem if "/" in k else k: v for k, v in res.skipped.items()}
+    assert reasons["Ses01F_impro01_F002"] == "no label" and len(reasons) == 2
+
+
 def test_improvised_only(tree, tmp_path):
     res = prepare_iemocap(tree, tmp_path / "impro", improvised_only=True)
     assert res.num_utts == 3

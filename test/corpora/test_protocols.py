@@ -241,6 +241,25 @@ def test_iemocap_ts_sets(tmp_path):
     assert (tmp_path / "f" / "fold1" / "train" / "utt2emo").exists()
 
 
+def test_iemocap_ts_several_settings_one_fold_each(tmp_path):
+    from espnet_ser.corpora.protocols import define_folds
+
+    data = _write(tmp_path / "d", _iemocap_rows(unlabelled_turns=False))
+    make_folds("iemocap_ts", data, tmp_path / "f", setting="TS_1234,TS_23")
+    s1, s2 = _check_folds(tmp_path / "f", data, 2)
+    sessions = lambda spks: {x[len("iemocap_Ses"):-1] for x in spks}  # noqa: E731
+    assert sessions(s1["train"][0] | s1["dev"][0]) == {"01", "02", "03", "04"}
+    assert sessions(s2["train"][0] | s2["dev"][0]) == {"02", "03"}
+    assert sessions(s2["train_unlab"][0]) == {"01", "04", "05"}
+    meta = json.loads((tmp_path / "f" / "protocol.json").read_text())
+    assert meta["fold_names"] == {"fold1": "TS_1234", "fold2": "TS_23"}
+    assert len(define_folds("iemocap_ts", data, setting="all")) == 5
+    with pytest.raises(ProtocolError, match="distinct"):
+        define_folds("iemocap_ts", data, setting="TS_23,TS_23")
+    with pytest.raises(ProtocolError, match="setting must look like"):
+        define_folds("iemocap_ts", data, setting="TS_23,TS_x")
+
+
 def test_iemocap_impro_loso_excludes_scripted(dirs, tmp_path):
     make_folds("iemocap_impro_loso", dirs["iemocap"], tmp_path / "f")
     sets = _check_folds(tmp_path / "f", dirs["iemocap"], 10)
