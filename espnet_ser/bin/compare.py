@@ -6,9 +6,16 @@ recall) and macro-F1 as mean ± std over folds × seeds, and the speaker-probe
 balanced accuracy of its embeddings (logistic regression and MLP) next to
 chance. The demo recipe (``egs/mini_ser/ser1``) ends with it.
 
+With ``--per-fold`` the table is instead UA per fold (mean ± std over seeds;
+a fold is named after the corpora of its test set when ``--fold-root`` holds
+``<fold>/test/utt2corpus``, e.g. the target corpus of a cross-corpus fold), the
+mean over folds, and each experiment's paired test against its baseline
+(``paired_test`` of ``results.json``: mean UA difference and Wilcoxon p).
+
 Usage::
 
     python -m espnet_ser.bin.compare exp/baseline exp/adversarial [--markdown]
+    python -m espnet_ser.bin.compare exp/baseline exp/dann --per-fold --fold-root data/folds/cross_corpus
 """
 
 from __future__ import annotations
@@ -77,14 +84,62 @@ HEADER = [
 ]
 
 
-def format_table(rows: List[List[str]], markdown: bool = False) -> str:
-    """Aligned text table (or Markdown) of :func:`compare_rows` output."""
-    table = [HEADER] + rows
+def _fold_name(fold: str, fold_root: Optional[Path]) -> str:
+    """``fold1`` -> the corpora of its test set (``tess``) when known, else ``fold1``."""
+    if fold_root is not None and (Path(fold_root) / fold / "test" / "utt2corpus").is_file():
+        from espnet_ser.utils.data_dir import read_table
+
+        corpora = sorted(set(read_table(Path(fold_root) / fold / "test" / "utt2corpus").values()))
+        return "+".join(corpora)
+    return fold
+
+
+def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None) -> List[List[str]]:
+    """Header row, then per experiment: UA per fold (mean ± std over seeds), mean, paired test.
+
+    Raises:
+        FileNotFoundError: An experiment has no ``results.json``.
+    """
+    import numpy as np
+
+    aggs = []
+    for exp in exp_dirs:
+        path = Path(exp) / "results.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: not found (run stage 7 of the recipe for {exp} first)")
+        aggs.append(json.loads(path.read_text()))
+    folds = sorted({r["fold"] for a in aggs for r in a.get("runs", [])},
+                   key=lambda f: (len(f), f))
+    header = ["experiment", "runs"] + [f"UA {_fold_name(f, fold_root)} %" for f in folds] + [
+        "UA mean %", "ΔUA vs baseline (Wilcoxon p)"]
+    rows = [header]
+    for exp, agg in zip(exp_dirs, aggs):
+        row = [agg.get("tag", Path(exp).name), str(agg.get("n_runs", "?"))]
+        for f in folds:
+            vals = [r["ua"] for r in agg.get("runs", []) if r["fold"] == f and r.get("ua") is not None]
+            row.append(_pct({"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1))
+                             if len(vals) > 1 else None}) if vals else "n/a")
+        row.append(_pct(agg.get("summary", {}).get("ua")))
+        pt = (agg.get("paired_test") or {}).get("ua")
+        if pt and pt.get("mean_diff") is not None:
+            p = pt.get("wilcoxon_p")
+            row.append(f"{100.0 * pt['mean_diff']:+.1f} ({'n/a' if p is None else f'p={p:.3f}'}, n={pt['n']}) "
+                       f"vs {agg.get('baseline', '?')}")
+        else:
+            row.append("")
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: List[List[str]], markdown: bool = False, header: Optional[List[str]] = None) -> str:
+    """Aligned text table (or Markdown) of :func:`compare_rows` output (or rows under ``header``)."""
+    header = header or HEADER
+    table = [header] + rows
     if markdown:
         lines = ["| " + " | ".join(r) + " |" for r in table]
-        lines.insert(1, "|" + "---|" * len(HEADER))
+        lines.insert(1, "|" + "---|" * len(header))
         return "\n".join(lines)
-    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
     return "\n".join([fmt(table[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows])
 
@@ -93,8 +148,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("exp_dirs", nargs="+", type=Path, help="exp/<tag> directories")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--per-fold", action="store_true",
+                        help="UA per fold, mean over folds and the paired test against the baseline")
+    parser.add_argument("--fold-root", type=Path, default=None,
+                        help="data/folds/<protocol>: names each fold after its test corpora (utt2corpus)")
     args = parser.parse_args(argv)
     try:
+        if args.per_fold:
+            header, *rows = per_fold_rows(args.exp_dirs, args.fold_root)
+            print(format_table(rows, markdown=args.markdown, header=header))
+            print("(UA per fold: mean ± std over seeds; ΔUA: mean paired difference over folds x seeds)")
+            return 0
         rows = compare_rows(args.exp_dirs)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"compare: {exc}", file=sys.stderr)

@@ -89,7 +89,7 @@ class FeatureSet:
     skipped: List[Tuple[str, str]] = field(default_factory=list)
 
 
-def load_feature_set(name: str, feats_scp: Path, data_dir: Path) -> FeatureSet:
+def load_feature_set(name: str, feats_scp: Path, data_dir: Path, ref: str = "utt2emo") -> FeatureSet:
     """Read (1, D) functionals and the speaker / emotion tables of one set.
 
     Utterances without features, without a speaker, or with non-finite
@@ -100,7 +100,8 @@ def load_feature_set(name: str, feats_scp: Path, data_dir: Path) -> FeatureSet:
     Args:
         name: Set name for messages.
         feats_scp: ``feats.scp`` of the functionals.
-        data_dir: Kaldi data directory with ``utt2spk`` and ``utt2emo``.
+        data_dir: Kaldi data directory with ``utt2spk`` and ``ref``.
+        ref: Label table (``utt2emo``; ``utt2arousal`` for binary arousal).
 
     Returns:
         The loaded set.
@@ -111,19 +112,19 @@ def load_feature_set(name: str, feats_scp: Path, data_dir: Path) -> FeatureSet:
             utterance is left.
     """
     data_dir = Path(data_dir)
-    for table in ("utt2spk", "utt2emo"):
+    for table in ("utt2spk", ref):
         if not (data_dir / table).is_file():
             raise FileNotFoundError(
                 f"svm_baseline: {data_dir / table} not found (--{name}-dir must "
-                "be a Kaldi data directory with utt2spk and utt2emo)"
+                f"be a Kaldi data directory with utt2spk and {ref})"
             )
     utt2spk = read_table(data_dir / "utt2spk")
-    utt2emo = read_table(data_dir / "utt2emo")
+    utt2emo = read_table(data_dir / ref)
     feats = load_scp(feats_scp)
 
     skipped: List[Tuple[str, str]] = []
     for utt in sorted(set(utt2emo) - set(feats), key=lambda u: u.encode()):
-        skipped.append((utt, f"labelled in {data_dir}/utt2emo but not in {feats_scp}"))
+        skipped.append((utt, f"labelled in {data_dir}/{ref} but not in {feats_scp}"))
 
     utts, rows, spks, labels = [], [], [], []
     dim = None
@@ -255,6 +256,7 @@ def run_svm_baseline(
     class_weight: Optional[str] = "balanced",
     seed: int = 0,
     max_iter: int = 10000,
+    ref: str = "utt2emo",
 ) -> dict:
     """Train the SVM baseline and write test posteriors.
 
@@ -272,6 +274,7 @@ def run_svm_baseline(
         class_weight: ``"balanced"`` or ``None``.
         seed: Random state of LinearSVC.
         max_iter: Iteration limit of LinearSVC (a warning is logged when hit).
+        ref: Label table of the data directories (``utt2emo``, ``utt2arousal``, ...).
 
     Returns:
         The summary written to ``svm.json`` (chosen C, dev scores per C,
@@ -299,13 +302,13 @@ def run_svm_baseline(
             "them; give --dev-feats/--dev-dir or a single --c"
         )
 
-    train = load_feature_set("train", Path(train_feats), Path(train_dir))
+    train = load_feature_set("train", Path(train_feats), Path(train_dir), ref)
     sets = [train]
     dev = None
     if dev_feats is not None:
-        dev = load_feature_set("dev", Path(dev_feats), Path(dev_dir))
+        dev = load_feature_set("dev", Path(dev_feats), Path(dev_dir), ref)
         sets.append(dev)
-    test = load_feature_set("test", Path(test_feats), Path(test_dir))
+    test = load_feature_set("test", Path(test_feats), Path(test_dir), ref)
     sets.append(test)
     dims = {s.name: s.feats.shape[1] for s in sets}
     if len(set(dims.values())) != 1:
@@ -322,7 +325,7 @@ def run_svm_baseline(
     train_rows = []
     for i, (utt, lab) in enumerate(zip(train.utts, train.labels)):
         if lab is None:
-            train.skipped.append((utt, "unlabelled (no utt2emo entry): not trained on"))
+            train.skipped.append((utt, f"unlabelled (no {ref} entry): not trained on"))
         elif lab not in index:
             raise ValueError(
                 f"svm_baseline: training label {lab!r} of {utt} is not in {emotions}; "
@@ -333,7 +336,7 @@ def run_svm_baseline(
     if len({train.labels[i] for i in train_rows}) < 2:
         raise ValueError(
             "svm_baseline: the training set has fewer than 2 labelled classes; "
-            f"check {train_dir}/utt2emo"
+            f"check {train_dir}/{ref}"
         )
 
     normed = normalise(sets, norm)
@@ -463,6 +466,7 @@ def get_parser() -> argparse.ArgumentParser:
         help="comma-separated C grid (one value: no dev set needed)",
     )
     p.add_argument("--emotions", type=Path, default=None, help="label inventory emotions.txt")
+    p.add_argument("--ref", default="utt2emo", help="label table of the data dirs (utt2arousal for binary arousal)")
     p.add_argument("--posteriors", choices=POSTERIOR_MODES, default="onehot", help="posterior format")
     p.add_argument(
         "--class-weight", choices=("balanced", "none"), default="balanced", help="SVM class weights"
@@ -495,6 +499,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             class_weight=None if args.class_weight == "none" else args.class_weight,
             seed=args.seed,
             max_iter=args.max_iter,
+            ref=args.ref,
         )
     except (FileNotFoundError, ValueError) as e:
         msg = str(e).replace("\n", " ")

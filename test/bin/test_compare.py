@@ -40,3 +40,23 @@ def test_missing_results_is_one_line_error(tmp_path, capsys):
     assert compare.main([str(tmp_path / "nope")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("compare: ") and "run stage 7" in err and "\n" not in err
+
+
+def test_per_fold_names_folds_by_test_corpus_and_shows_paired_test(tmp_path, capsys):
+    for tag, uas in (("base", [0.5, 0.6, 0.7, 0.8]), ("dann", [0.6, 0.6, 0.9, 0.8])):
+        _write(tmp_path / tag, tag, 0.6, 0.6, 0.5)
+        agg = json.loads((tmp_path / tag / "results.json").read_text())
+        agg["runs"] = [{"seed": s, "fold": f, "ua": u} for (s, f), u in
+                       zip([("seed0", "fold1"), ("seed1", "fold1"), ("seed0", "fold2"), ("seed1", "fold2")], uas)]
+        if tag == "dann":
+            agg["baseline"] = "base"
+            agg["paired_test"] = {"ua": {"n": 4, "mean_diff": 0.075, "wilcoxon_p": 0.5}}
+        (tmp_path / tag / "results.json").write_text(json.dumps(agg))
+    (tmp_path / "folds" / "fold2" / "test").mkdir(parents=True)
+    (tmp_path / "folds" / "fold2" / "test" / "utt2corpus").write_text("tess_OAF-a tess\n")
+    header, base, dann = compare.per_fold_rows([tmp_path / "base", tmp_path / "dann"], tmp_path / "folds")
+    assert header[2:4] == ["UA fold1 %", "UA tess %"]
+    assert base[2] == "55.0 ± 7.1" and dann[3] == "85.0 ± 7.1" and base[-1] == ""
+    assert dann[-1] == "+7.5 (p=0.500, n=4) vs base"
+    assert compare.main([str(tmp_path / "base"), str(tmp_path / "dann"), "--per-fold", "--markdown"]) == 0
+    assert "| dann | 2 |" in capsys.readouterr().out

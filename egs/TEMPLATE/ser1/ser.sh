@@ -44,12 +44,17 @@ inference_model=         # checkpoint of stages 5 and 8 and the Python API (empt
 inference_args=          # extra options for ser_inference
 probe_sets="dev test"    # held-out sets whose embeddings feed the speaker probe
 label_names="emotion speaker gender"  # label streams given to the model (see prepare_labels)
+task=emotion             # label stream the model classifies and stage 6 scores: emotion | arousal | valence
+sources=                 # corpus pool: source corpora ("emodb emovo"), to local/data.sh and make_folds --train-corpora
+targets=                 # corpus pool: target corpora, one fold each, to local/data.sh and make_folds --test-corpora
+train_unlab=false        # stage 4 also trains on the fold's train_unlab set (unlabelled: task label -1, domain heads only)
 tag=                     # experiment tag (default: <train_config>_<feats>_<norm>)
 baseline_config=         # model trained first (stages 4-8 under --baseline_tag); the others are reported against it
 baseline_tag=            # baseline's tag (with --baseline_config default <config>_<feats>_<norm>; else an existing exp)
 extra_configs=           # models after the main one: "tag:config[:option=value,...] ..." (see above)
 svm=false                # also the ComParE_2016 functionals + linear SVM reference on the same folds (./svm.sh)
 paper_table=             # YAML with the paper's numbers for the report
+compare_opts=            # extra options for the final table (espnet_ser.bin.compare, e.g. --per-fold)
 expdir=exp               # experiment root
 dumpdir=dump             # feature root
 datadir=data             # data root
@@ -88,14 +93,29 @@ case "${norm}" in global|utterance|speaker|none) ;;
   *) echo "$0: --norm ${norm}: must be global, utterance, speaker or none" >&2; exit 1 ;; esac
 
 feat=$(basename "${feats_conf}" .yaml)
-[ -n "${tag}" ] || tag="$(basename "${train_config}" .yaml)_${feat}_${norm}"
+task_suffix=; [ "${task}" = emotion ] || task_suffix=_${task}
+[ -n "${tag}" ] || tag="$(basename "${train_config}" .yaml)_${feat}_${norm}${task_suffix}"
+if [ -n "${sources}${targets}" ]; then
+  # A corpus pool has its own data, features and experiments (no run resumes another pool's).
+  # shellcheck disable=SC2086
+  pool=$(echo ${sources} | tr ' ' +)${targets:+_to_$(echo ${targets} | tr ' ' +)}
+  datadir=${datadir}/${pool}; dumpdir=${dumpdir}/${pool}; expdir=${expdir}/${pool}
+fi
+# The task's inventory (emotions.txt, arousals.txt, ...) and reference table (utt2emo, ...).
+read -r task_inv task_ref < <(python3 -c 'import sys; from espnet_ser.labels import LABEL_SOURCES as L
+t = sys.argv[1]
+if t not in L or t in ("speaker", "session", "dialog"): sys.exit(f"ser.sh: --task {t}: must be emotion, arousal or valence")
+print(L[t][1], L[t][0])' "${task}") || exit 1
+[[ " ${label_names} " == *" ${task} "* ]] || label_names="${task} ${label_names}"
+case "${train_unlab}" in true|false) ;;
+  *) echo "$0: --train_unlab ${train_unlab}: must be true or false" >&2; exit 1 ;; esac
 exp=${expdir}/${tag}
 foldroot=${datadir}/folds/${protocol}
 
 # ---- other experiments on the same folds (checked here, run around stages 4-8) ----
 if [ -n "${baseline_config}" ]; then
   [ -f "${baseline_config}" ] || { echo "$0: --baseline_config ${baseline_config}: no such file (see conf/, or \"\" for none)" >&2; exit 1; }
-  [ -n "${baseline_tag}" ] || baseline_tag="$(basename "${baseline_config}" .yaml)_${feat}_${norm}"
+  [ -n "${baseline_tag}" ] || baseline_tag="$(basename "${baseline_config}" .yaml)_${feat}_${norm}${task_suffix}"
 fi
 # One --extra_configs entry 'tag:config[:option=value,...]' -> x_tag, x_config, x_opts and
 # x_from, the first stage it needs of its own (stages before it are this run's).
@@ -116,9 +136,9 @@ parse_extra() {
     fi
     x_opts+=("--${name}" "${kv#*=}")
     case "${name}" in
-      protocol|protocol_opts|local_data_opts|datadir) s=1 ;;
+      protocol|protocol_opts|local_data_opts|datadir|sources|targets) s=1 ;;
       feats_conf|dumpdir) s=2 ;;
-      norm|label_names) s=3 ;;
+      norm|label_names|task) s=3 ;;
       *) s=4 ;;
     esac
     [ "${s}" -ge "${x_from}" ] || x_from=${s}
@@ -130,6 +150,8 @@ for entry in ${extra_configs}; do
   parse_extra "${entry}"
   compare+=("${expdir}/${x_tag}")
 done
+svm_tag=svm_compare_2016_speaker${task_suffix}
+! ${svm} || compare+=("${expdir}/${svm_tag}")
 # This script again for another experiment: from stage $1 (or --stage if later), options $2...
 run_also() {
   local from=$(($1 > stage ? $1 : stage))
@@ -149,12 +171,20 @@ fold_list() {
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: data preparation: local/data.sh -> ${datadir}/all, folds -> ${foldroot}"
+  pool_data=(); pool_folds=()
+  if [ -n "${sources}${targets}" ]; then
+    pool_data=(--sources "${sources}" --targets "${targets}" --task "${task}")
+    # shellcheck disable=SC2086  # word-split the lists into comma-separated ones
+    [ -z "${sources}" ] || pool_folds+=(--train-corpora "$(echo ${sources} | tr ' ' ,)")
+    # shellcheck disable=SC2086
+    [ -z "${targets}" ] || pool_folds+=(--test-corpora "$(echo ${targets} | tr ' ' ,)")
+  fi
   # shellcheck disable=SC2086
-  local/data.sh --datadir "${datadir}" ${local_data_opts}
+  local/data.sh --datadir "${datadir}" "${pool_data[@]}" ${local_data_opts}
   utils/validate_data_dir.sh --no-feats --no-text "${datadir}/all"
   # shellcheck disable=SC2086
   python3 -m espnet_ser.bin.make_folds --protocol "${protocol}" \
-    --data-dir "${datadir}/all" --out-dir "${foldroot}" ${protocol_opts}
+    --data-dir "${datadir}/all" --out-dir "${foldroot}" "${pool_folds[@]}" ${protocol_opts}
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
@@ -175,15 +205,23 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
   for fold in $(fold_list); do
     out=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     log "Stage 3: ${norm} normalisation from ${fold}/train, labels: ${dumpdir}/${feat}/all -> ${out}"
+    fold_sets=("${sets[@]}"); label_train=train
+    if [ -d "${foldroot}/${fold}/train_unlab" ]; then
+      # Unlabelled training data (DANN): train_all = train + train_unlab, for --train_unlab true;
+      # the inventories (corpora.txt, ...) come from it so target domains get a class.
+      utils/combine_data.sh --allow-partial "${foldroot}/${fold}/train_all" \
+        "${foldroot}/${fold}/train" "${foldroot}/${fold}/train_unlab" >/dev/null
+      fold_sets+=(train_all); label_train=train_all
+    fi
     python3 -m espnet_ser.bin.apply_norm --mode "${norm}" --feats "${dumpdir}/${feat}/all/feats.scp" \
-      --fold-dir "${foldroot}/${fold}" --out-dir "${out}" --sets "${sets[@]}"
+      --fold-dir "${foldroot}/${fold}" --out-dir "${out}" --sets "${fold_sets[@]}"
     set_args=()
-    for set in "${sets[@]}"; do
+    for set in "${fold_sets[@]}"; do
       set_args+=(--set "${foldroot}/${fold}/${set}:${out}/${set}")
       python3 -m espnet_ser.bin.make_shape_file "${out}/${set}"
     done
     # shellcheck disable=SC2086
-    python3 -m espnet_ser.bin.prepare_labels --train_dir "${foldroot}/${fold}/train" \
+    python3 -m espnet_ser.bin.prepare_labels --train_dir "${foldroot}/${fold}/${label_train}" \
       --lang_dir "${out}/labels" --names ${label_names} "${set_args[@]}"
   done
 fi
@@ -208,7 +246,14 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   echo "${run_args}" > "${exp}/run.sh"
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
-    mapfile -t train_data < <(data_args train "${dump}/train"; data_args valid "${dump}/dev")
+    train_set=train
+    if ${train_unlab}; then
+      [ -d "${dump}/train_all" ] || { echo "$0: --train_unlab true: ${foldroot}/${fold} has no train_unlab set (protocol option, e.g. make_folds --unlabelled-target true)" >&2; exit 1; }
+      train_set=train_all
+    fi
+    mapfile -t train_data < <(data_args train "${dump}/${train_set}"; data_args valid "${dump}/dev")
+    task_args=()
+    [ "${task}" = emotion ] || task_args=(--model_conf "target_name=${task}")
     # Normalisation inside the model (statistics travel in the checkpoint); speaker: stage 3 did it.
     norm_args=()
     case "${norm}" in
@@ -226,7 +271,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
       ${cuda_cmd} --gpu "${ngpu}" "${d}/train.log" \
         python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" \
           --seed "${seed}" --output_dir "${d}" --resume true \
-          --emotion_list "${d}/emotions.txt" "${norm_args[@]}" ${train_data[@]} ${train_args}
+          --emotion_list "${d}/${task_inv}" "${task_args[@]}" "${norm_args[@]}" ${train_data[@]} ${train_args}
     done
   done
 fi
@@ -260,7 +305,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
       d=${exp}/seed${seed}/${fold}
       log "Stage 6: scoring: ${d}/decode_test/posteriors -> ${d}/decode_test/results.json"
       python3 -m espnet_ser.bin.score --posteriors "${d}/decode_test/posteriors" \
-        --labels "${d}/emotions.txt" --data-dir "${foldroot}/${fold}/test" \
+        --labels "${d}/${task_inv}" --ref "${task_ref}" --data-dir "${foldroot}/${fold}/test" \
         --out-dir "${d}/decode_test" --tag "${tag}/seed${seed}/${fold}"
     done
   done
@@ -309,11 +354,12 @@ for entry in ${extra_configs}; do
 done
 if ${svm}; then
   log "SVM reference (./svm.sh): stages ${stage}-${stop_stage} on ${foldroot}"
-  ./svm.sh --protocol "${protocol}" --folds "${folds}" --nj "${nj}" --stage "${stage}" \
+  ./svm.sh --protocol "${protocol}" --folds "${folds}" --nj "${nj}" --task "${task}" --tag "${svm_tag}" --stage "${stage}" \
     --stop_stage "${stop_stage}" --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
 fi
 if [ ${#compare[@]} -gt 1 ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
-  python3 -m espnet_ser.bin.compare "${compare[@]}"
+  # shellcheck disable=SC2086
+  python3 -m espnet_ser.bin.compare "${compare[@]}" --fold-root "${foldroot}" ${compare_opts}
 fi
 
 log "Successfully finished stages ${stage}-${stop_stage} of ${tag}"

@@ -24,6 +24,7 @@ protocol=                # fold protocol of data/folds/<protocol> (required, as 
 folds=                   # folds to run, e.g. "1 2" (empty: all)
 feats_conf=conf/feats/compare_2016.yaml   # functionals config
 norm=speaker             # svm_baseline --norm: speaker | global | none
+task=emotion             # label stream classified and scored: emotion | arousal | valence (as ser.sh --task)
 tag=                     # experiment tag (default svm_<feats>_<norm>)
 expdir=exp               # experiment root
 dumpdir=dump             # feature root
@@ -41,6 +42,8 @@ help_message="Usage: $0 [options]   (ComParE_2016 + linear SVM reference on the 
 
 feat=$(basename "${feats_conf}" .yaml)
 [ -n "${tag}" ] || tag=svm_${feat}_${norm}
+case "${task}" in emotion) ref=utt2emo ;; arousal|valence) ref=utt2${task} ;;
+  *) echo "$0: --task ${task}: must be emotion, arousal or valence" >&2; exit 1 ;; esac
 exp=${expdir}/${tag}
 foldroot=${datadir}/folds/${protocol}
 case "${norm}" in speaker|global|none) ;;
@@ -79,7 +82,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       --train-feats "${d}/train.scp" --train-dir "${foldroot}/${fold}/train" \
       --dev-feats "${d}/dev.scp" --dev-dir "${foldroot}/${fold}/dev" \
       --test-feats "${d}/test.scp" --test-dir "${foldroot}/${fold}/test" \
-      --norm "${norm}" --out-dir "${d}/decode_test"
+      --norm "${norm}" --ref "${ref}" --out-dir "${d}/decode_test"
   done
 fi
 
@@ -88,7 +91,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     d=${exp}/${fold}/decode_test
     log "Stage 6: scoring: ${d}/posteriors -> ${d}/results.json"
     python3 -m espnet_ser.bin.score --posteriors "${d}/posteriors" --labels "${d}/labels.txt" \
-      --data-dir "${foldroot}/${fold}/test" --out-dir "${d}" --tag "${tag} ${fold}"
+      --ref "${ref}" --data-dir "${foldroot}/${fold}/test" --out-dir "${d}" --tag "${tag} ${fold}"
   done
 fi
 
