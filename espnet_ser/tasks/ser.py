@@ -9,10 +9,11 @@ name          choices                              default
 input_adapter identity, segment                    identity
 normalize     global_mvn, utterance_mvn (ESPnet)   none
 encoder       mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
-              tdnn_bilstm, cnn_blstm
+              tdnn_bilstm, cnn_blstm, at_fusion,
+              concat_fusion
 pooling       stats, mean                          stats
 classifier    mlp                                  mlp
-model         espnet                               espnet
+model         espnet, dialogue                     espnet
 ============= ==================================== =============
 
 ``input_adapter`` turns a batch of feature sequences into the units the
@@ -73,15 +74,18 @@ from espnet_ser.adapters.abs_adapter import AbsAdapter
 from espnet_ser.adapters.identity_adapter import IdentityAdapter
 from espnet_ser.adapters.segment_adapter import SegmentAdapter
 from espnet_ser.encoders.abs_encoder import AbsEncoder
+from espnet_ser.encoders.at_fusion import ATFusionEncoder
 from espnet_ser.encoders.cnn_bigru import CNNBiGRUEncoder
 from espnet_ser.encoders.cnn_blstm import CNNBLSTMEncoder
 from espnet_ser.encoders.cnn_gru_1d import CNNGRU1DEncoder
+from espnet_ser.encoders.concat_fusion import ConcatFusionEncoder
 from espnet_ser.encoders.conv1d_encoder import Conv1dEncoder
 from espnet_ser.encoders.mlp_encoder import MLPEncoder
 from espnet_ser.encoders.tdnn_bilstm import TDNNBiLSTMEncoder
 from espnet_ser.heads.abs_classifier import AbsClassifier
 from espnet_ser.heads.mlp_classifier import MLPClassifier
 from espnet_ser.labels import DOMAIN_LABEL_NAMES, LABEL_NAMES, inventory_name, read_label_list
+from espnet_ser.models.dialogue_model import DialogueSERModel
 from espnet_ser.models.domain_head import ATTACH_POINTS, DomainHead
 from espnet_ser.models.ser_model import ESPnetSERModel
 from espnet_ser.pooling.abs_pooling import AbsPooling
@@ -131,6 +135,8 @@ encoder_choices = ClassChoices(
         cnn_blstm=CNNBLSTMEncoder,
         cnn_gru_1d=CNNGRU1DEncoder,
         tdnn_bilstm=TDNNBiLSTMEncoder,
+        at_fusion=ATFusionEncoder,
+        concat_fusion=ConcatFusionEncoder,
     ),
     type_check=AbsEncoder,
     default="conv1d",
@@ -149,7 +155,7 @@ classifier_choices = ClassChoices(
 )
 model_choices = ClassChoices(
     "model",
-    classes=dict(espnet=ESPnetSERModel),
+    classes=dict(espnet=ESPnetSERModel, dialogue=DialogueSERModel),
     type_check=AbsESPnetModel,
     default="espnet",
 )
@@ -537,18 +543,21 @@ class SERTask(AbsTask):
             input_size=encoder.output_size(), **conf("pooling")
         )
         model_conf = conf("model")
+        model_class = model_choices.get_class(getattr(args, "model", None) or "espnet")
         pooled = pooling.output_size()
         emb_size = model_conf.get("embedding_size") or pooled
+        point_sizes = {"pooled": pooled, "embedding": emb_size}
+        if hasattr(model_class, "attach_point_sizes"):  # a model with its own layers above the encoder
+            point_sizes = model_class.attach_point_sizes(encoder.output_size(), model_conf)
         classifier = classifier_choices.get_class(args.classifier)(
-            emb_size, len(emotion_labels), **conf("classifier")
+            point_sizes["embedding"], len(emotion_labels), **conf("classifier")
         )
         heads, resolved = build_domain_heads(
             getattr(args, "domain_heads", None) or [],
-            {"pooled": pooled, "embedding": emb_size},
+            point_sizes,
             label_dir,
         )
         args.domain_heads = resolved
-        model_class = model_choices.get_class(getattr(args, "model", None) or "espnet")
         model = model_class(
             emotion_labels=emotion_labels,
             encoder=encoder,
