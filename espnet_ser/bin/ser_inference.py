@@ -154,8 +154,14 @@ def infer_scp(
     vote: bool = False,
     embedding_point: Optional[str] = None,
     device: str = "cpu",
+    utt_map: Optional[str] = None,
 ) -> Dict[str, int]:
     """Decode every utterance of ``feats_scp`` into ``output_dir``.
+
+    With ``utt_map`` (``example utt_1 ... utt_U``, the ``dialogues`` file of
+    ``bin/make_dialogues``) an example is a dialogue: the model returns one
+    posterior row per utterance and every output is written per utterance id
+    (plus ``alpha``, the modality weights, when the model has them).
 
     Returns:
         ``{"n": utterances decoded, "skipped": utterances skipped}``; skipped
@@ -174,6 +180,8 @@ def infer_scp(
     skipped: List[str] = []
     post_lines, label_lines = [], []
     keys = sorted(table, key=lambda k: k.encode("utf-8"))
+    units = read_table(utt_map) if utt_map else None
+    alpha_lines: List[str] = []
     with ArkWriter(output_dir / "embeddings.ark", output_dir / "embeddings.scp") as writer:
         for chunk in _batches(keys, batch_size):
             mats, ok = [], []
@@ -196,14 +204,33 @@ def infer_scp(
             out = model.infer(xs.to(device), lens.to(device), vote=vote, point=point)
             post = out["posteriors"].cpu().numpy()
             emb = out["embeddings"].cpu().numpy()
-            for k, p, e in zip(ok, post, emb):
+            if units is None:
+                rows = [(k, p, e, None) for k, p, e in zip(ok, post, emb)]
+            else:  # one row per utterance of each dialogue, in the order of its matrix
+                alpha = out["alpha"].cpu().numpy() if "alpha" in out else None
+                rows = []
+                for i, k in enumerate(ok):
+                    utts = units.get(k, "").split()
+                    if len(utts) != int(lens[i]):
+                        raise ValueError(f"{utt_map}: {k} lists {len(utts)} utterances, its features have "
+                                         f"{int(lens[i])} rows (re-run stage 3)")
+                    rows += [(u, post[i, j], emb[i, j], None if alpha is None else alpha[i, j])
+                             for j, u in enumerate(utts)]
+            for k, p, e, a in rows:
                 post_lines.append(k + " " + " ".join(f"{v:.6f}" for v in p))
                 label_lines.append(f"{k} {labels[int(p.argmax())]}")
                 writer[k] = e[None, :].astype(np.float32)
+                if a is not None:
+                    alpha_lines.append(k + " " + " ".join(f"{v:.6f}" for v in a))
+    if units is not None:  # utterance ids of several dialogues interleave: sort as every table
+        post_lines.sort(key=lambda x: x.split(" ", 1)[0].encode("utf-8"))
+        label_lines.sort(key=lambda x: x.split(" ", 1)[0].encode("utf-8"))
     (output_dir / "posteriors").write_text("".join(x + "\n" for x in post_lines), encoding="utf-8")
     (output_dir / "labels.txt").write_text("".join(x + "\n" for x in label_lines), encoding="utf-8")
     (output_dir / "skipped").write_text("".join(x + "\n" for x in skipped), encoding="utf-8")
     (output_dir / "emotions.txt").write_text("".join(x + "\n" for x in labels), encoding="utf-8")
+    if alpha_lines:
+        (output_dir / "alpha").write_text("".join(sorted(x + "\n" for x in alpha_lines)), encoding="utf-8")
     logger.info(f"decoded {len(post_lines)} utterances into {output_dir}, skipped {len(skipped)}")
     return {"n": len(post_lines), "skipped": len(skipped)}
 
@@ -429,6 +456,9 @@ def get_parser() -> argparse.ArgumentParser:
                         help="segment models: majority vote instead of mean posterior")
     parser.add_argument("--embedding_point", choices=["pooled", "embedding"], default=None,
                         help="where to take embeddings (default: where the speaker head attaches)")
+    parser.add_argument("--utt_map", default=None,
+                        help="dialogue models: 'example utt_1 ... utt_U' (make_dialogues' dialogues file); "
+                        "outputs are written per utterance")
     parser.add_argument("--log_level", default="INFO")
     return parser
 
@@ -449,7 +479,7 @@ def main(argv=None) -> None:
         # normalised copies, which stage 3 no longer writes): one clear error instead.
         model_dir_norm(Path(args.model_file).parent, vars(train_args))
         infer_scp(model, speech[0].split(",")[0], args.output_dir, args.batch_size, args.vote,
-                  args.embedding_point, device)
+                  args.embedding_point, device, args.utt_map)
     except (FileNotFoundError, ValueError) as e:
         print(f"ser_inference: error: {e}", file=sys.stderr)
         sys.exit(1)

@@ -37,6 +37,8 @@ protocol_opts=           # extra options for make_folds (word-split, like train_
 folds=                   # folds to run, e.g. "1 2" (empty: all folds of the protocol)
 seeds="0"                # training seeds; results are aggregated over folds x seeds
 feats_conf=conf/feats/fbank.yaml   # feature extractor config
+extra_feats_confs=       # more feature configs for stage 2, concatenated per utterance after feats_conf's (--example_unit dialogue)
+example_unit=utterance   # one example = an utterance, or a dialogue (stage 3: espnet_ser.bin.make_dialogues; Lian et al.)
 norm=global              # feature normalisation: global | utterance | speaker | none
 train_config=conf/train.yaml       # model and training config
 train_args=              # extra options for ser_train (e.g. "--max_epoch 2"; word-split)
@@ -92,7 +94,15 @@ run_args=$(printf ' %q' "$0" "$@")
 case "${norm}" in global|utterance|speaker|none) ;;
   *) echo "$0: --norm ${norm}: must be global, utterance, speaker or none" >&2; exit 1 ;; esac
 
+case "${example_unit}" in utterance|dialogue) ;;
+  *) echo "$0: --example_unit ${example_unit}: must be utterance or dialogue" >&2; exit 1 ;; esac
+for f in ${extra_feats_confs}; do
+  [ -f "${f}" ] || { echo "$0: --extra_feats_confs ${f}: no such file (see conf/feats/)" >&2; exit 1; }
+  [ "${example_unit}" = dialogue ] || { echo "$0: --extra_feats_confs needs --example_unit dialogue (it concatenates them)" >&2; exit 1; }
+done
 feat=$(basename "${feats_conf}" .yaml)
+# Dialogue examples (with the extra features) get their own dump dirs and default tags.
+[ "${example_unit}" = utterance ] || feat=${feat}$(for f in ${extra_feats_confs}; do printf '+%s' "$(basename "${f}" .yaml)"; done)_dialogue
 task_suffix=; [ "${task}" = emotion ] || task_suffix=_${task}
 [ -n "${tag}" ] || tag="$(basename "${train_config}" .yaml)_${feat}_${norm}${task_suffix}"
 if [ -n "${sources}${targets}" ]; then
@@ -187,23 +197,50 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     --data-dir "${datadir}/all" --out-dir "${foldroot}" "${pool_folds[@]}" ${protocol_opts}
 fi
 
+# --folds may name folds (protocol.json fold_names, e.g. iemocap_ts settings: --folds "TS_1234 TS_23").
+if [ -n "${folds}" ] && [ -f "${foldroot}/protocol.json" ]; then
+  folds=$(python3 -c 'import json, sys
+names = json.load(open(sys.argv[1])).get("fold_names", {})
+by_name = {v: k[len("fold"):] for k, v in names.items()}
+out = []
+for f in sys.argv[2].split():
+    if not f.isdigit() and f not in by_name:
+        sys.exit(f"ser.sh: --folds {f}: neither a fold number nor a fold name of {sys.argv[1]} {sorted(by_name)}")
+    out.append(f if f.isdigit() else by_name[f])
+print(" ".join(out))' "${foldroot}/protocol.json" "${folds}")
+fi
+
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-  out=${dumpdir}/${feat}/all
-  log "Stage 2: feature extraction (${feat}): ${datadir}/all -> ${out}"
-  n=$(wc -l < "${datadir}/all/utt2spk")
-  _nj=$(min "${nj}" "${n}")
-  utils/split_data.sh --per-utt "${datadir}/all" "${_nj}"
-  mkdir -p "${out}/log"
-  ${train_cmd} JOB=1:"${_nj}" "${out}/log/extract.JOB.log" \
-    python3 -m espnet_ser.bin.extract_feats --feats-conf "${feats_conf}" \
-      --data-dir "${datadir}/all/split${_nj}utt/JOB" --out-dir "${out}" --job JOB
-  python3 -m espnet_ser.bin.extract_feats --merge --nj "${_nj}" \
-    --feats-conf "${feats_conf}" --data-dir "${datadir}/all" --out-dir "${out}"
+  for fconf in "${feats_conf}" ${extra_feats_confs}; do
+    f=$(basename "${fconf}" .yaml)
+    out=${dumpdir}/${f}/all
+    log "Stage 2: feature extraction (${f}): ${datadir}/all -> ${out}"
+    n=$(wc -l < "${datadir}/all/utt2spk")
+    _nj=$(min "${nj}" "${n}")
+    utils/split_data.sh --per-utt "${datadir}/all" "${_nj}"
+    mkdir -p "${out}/log"
+    ${train_cmd} JOB=1:"${_nj}" "${out}/log/extract.JOB.log" \
+      python3 -m espnet_ser.bin.extract_feats --feats-conf "${fconf}" \
+        --data-dir "${datadir}/all/split${_nj}utt/JOB" --out-dir "${out}" --job JOB
+    python3 -m espnet_ser.bin.extract_feats --merge --nj "${_nj}" \
+      --feats-conf "${fconf}" --data-dir "${datadir}/all" --out-dir "${out}"
+  done
 fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
   for fold in $(fold_list); do
     out=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
+    if [ "${example_unit}" = dialogue ]; then
+      log "Stage 3: dialogue examples of ${fold} (${norm} statistics from its train set), labels -> ${out}"
+      feat_args=()
+      for f in "${feats_conf}" ${extra_feats_confs}; do
+        feat_args+=(--feats "${dumpdir}/$(basename "${f}" .yaml)/all/feats.scp")
+      done
+      # shellcheck disable=SC2086
+      python3 -m espnet_ser.bin.make_dialogues --fold-dir "${foldroot}/${fold}" "${feat_args[@]}" \
+        --out-dir "${out}" --norm "${norm}" --names ${label_names}
+      continue
+    fi
     log "Stage 3: ${norm} normalisation from ${fold}/train, labels: ${dumpdir}/${feat}/all -> ${out}"
     fold_sets=("${sets[@]}"); label_train=train
     if [ -d "${foldroot}/${fold}/train_unlab" ]; then
@@ -288,12 +325,14 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       d=${exp}/seed${seed}/${fold}
       for set in $(echo "test ${probe_sets}" | tr " " "\n" | sort -u); do
         log "Stage 5: inference: ${dump}/${set} -> ${d}/decode_${set}"
+        unroll=()   # dialogue examples: posteriors and embeddings written per utterance
+        [ "${example_unit}" = utterance ] || unroll=(--utt_map "${dump}/${set}/dialogues")
         # shellcheck disable=SC2086
         ${cuda_cmd} --gpu "${_ngpu}" "${d}/decode_${set}/log/inference.log" \
           python3 -m espnet_ser.bin.ser_inference --ngpu "${_ngpu}" \
             --model_file "${d}/${inference_model}" --train_config "${d}/config.yaml" \
             --data_path_and_name_and_type "${dump}/${set}/feats.scp,speech,kaldi_ark" \
-            --output_dir "${d}/decode_${set}" ${inference_args}
+            --output_dir "${d}/decode_${set}" "${unroll[@]}" ${inference_args}
       done
     done
   done
