@@ -174,7 +174,7 @@ def run_job(
 
     from espnet_ser.features import ExtractionError, build_extractor, load_feats_conf
     from espnet_ser.features.ark_io import ArkWriter
-    from espnet_ser.features.audio import AudioError, load_audio
+    from espnet_ser.features.audio import AudioError, load_audio, resample
 
     name, conf = load_feats_conf(feats_conf)
     extractor = build_extractor(name, conf)
@@ -239,8 +239,11 @@ def run_job(
                 if what == "text":
                     feats = extractor(value)
                 else:
-                    wav, sr = load_audio(value, sample_rate=extractor.sample_rate, segment=segment,
-                                         utt_id=utt)
+                    # The file's own rate first (min_source_rate), then the extractor's.
+                    wav, sr = load_audio(value, segment=segment, utt_id=utt)
+                    extractor.check_source_rate(sr)
+                    if extractor.sample_rate is not None and sr != extractor.sample_rate:
+                        wav, sr = resample(wav, sr, extractor.sample_rate), extractor.sample_rate
                     feats = extractor(wav, sr)
             except (AudioError, ExtractionError) as exc:
                 skip(utt, exc.kind, str(exc))

@@ -53,6 +53,10 @@ class AbsExtractor(ABC):
 
     #: "audio" or "text": what ``__call__`` takes.
     input_kind: str = "audio"
+    #: Lowest NATIVE sample rate (Hz) of an audio file the features are valid for
+    #: (e.g. a 0-4 kHz band needs >= 8 kHz: resampling cannot add what the file lacks);
+    #: None: any.  ``bin/extract_feats`` skips (and counts) files below it.
+    min_source_rate: Optional[int] = None
 
     @property
     @abstractmethod
@@ -89,6 +93,16 @@ class AbsExtractor(ABC):
                 value = list(value)
             conf[key] = value
         return conf
+
+    def check_source_rate(self, sr: int) -> None:
+        """Raise :class:`ExtractionError` when the file's native rate ``sr`` is below
+        :attr:`min_source_rate`."""
+        if self.min_source_rate is not None and sr < self.min_source_rate:
+            raise ExtractionError(
+                f"{type(self).__name__}: audio at {sr} Hz is below the {self.min_source_rate} Hz "
+                "these features need (their band reaches half of that)",
+                kind="sample rate too low",
+            )
 
     def _check_sr(self, sr: int) -> None:
         if self.sample_rate is not None and sr != self.sample_rate:

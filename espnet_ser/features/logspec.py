@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from espnet_ser.features.abs_extractor import AbsExtractor
+from espnet_ser.features.abs_extractor import AbsExtractor, ExtractionError
 
 __all__ = ["LogSpecExtractor", "MultiWinLogSpecExtractor"]
 
@@ -162,6 +162,11 @@ class MultiWinLogSpecExtractor(AbsExtractor):
         return self.fs
 
     @property
+    def min_source_rate(self) -> int:
+        """The 0-``max_freq`` band needs a native rate of at least ``2 * max_freq``."""
+        return int(round(2 * self.max_freq))
+
+    @property
     def n_channels(self) -> int:
         """Number of window lengths ``C``."""
         return len(self._wins)
@@ -182,6 +187,12 @@ class MultiWinLogSpecExtractor(AbsExtractor):
     def __call__(self, wav: np.ndarray, sr: int) -> np.ndarray:
         """(N,) float32 at ``fs`` -> (T, C * n_bins) float32, channel-major."""
         self._check_sr(sr)
+        if wav.shape[0] < max(self._wins):
+            raise ExtractionError(
+                f"multiwin_logspec: {wav.shape[0]} samples ({1000 * wav.shape[0] / self.fs:.1f} ms) "
+                f"is shorter than the longest window ({max(self.win_lengths_ms)} ms)",
+                kind="too short",
+            )
         chans = [
             _log_power_stft(wav, self._n_fft, w, self._hop, self.window, True, self.log_floor)[
                 :, : self._n_bins
