@@ -16,7 +16,9 @@ from espnet_ser.heads.abs_classifier import AbsClassifier
 from espnet_ser.layers.grl import grad_reverse
 from espnet_ser.layers.schedules import build_schedule
 
-ATTACH_POINTS = ("pooled", "embedding")
+# "domain" (and "attention") exist only with an encoder that exposes them
+# (``extra_point_sizes``; ADARL's domain pathway): the task checks against the model's sizes.
+ATTACH_POINTS = ("pooled", "embedding", "domain", "attention")
 
 
 class DomainHead(torch.nn.Module):
@@ -34,7 +36,8 @@ class DomainHead(torch.nn.Module):
         coeff: GRL coefficient (multiplied by the schedule).
         schedule: Schedule name (constant, dann, linear).
         schedule_conf: Schedule keyword arguments.
-        attach: Where the head reads the model: ``pooled`` or ``embedding``.
+        attach: Where the head reads the model: ``pooled``, ``embedding``, or a point
+            of the encoder (``domain``: ADARL's domain pathway).
     """
 
     def __init__(

@@ -158,7 +158,9 @@ class ESPnetSERModel(AbsESPnetModel):
         else:
             self.embedding = None
             self.embedding_size = pooled_size
-        self.point_sizes = {"pooled": pooled_size, "embedding": self.embedding_size}
+        # Encoders may add attach points (ADARL: "domain", "attention"), see encode().
+        self.point_sizes = {"pooled": pooled_size, "embedding": self.embedding_size,
+                            **getattr(encoder, "extra_point_sizes", dict)()}
         self.classifier = classifier
         names = [h.name for h in domain_heads]
         if len(set(names)) != len(names):
@@ -215,7 +217,9 @@ class ESPnetSERModel(AbsESPnetModel):
             speech_lengths: Valid lengths (B,).
 
         Returns:
-            Dict with ``pooled`` (N, P), ``embedding`` (N, E), ``unit2utt`` (N,).
+            Dict with ``pooled`` (N, P), ``embedding`` (N, E), ``unit2utt`` (N,), and
+            the encoder's extra attach points (``extra_point_sizes``/``forward_points``,
+            e.g. ADARL's ``domain`` and ``attention``), (N, size) each.
         """
         if speech.dim() != 3:
             raise ValueError(
@@ -234,10 +238,15 @@ class ESPnetSERModel(AbsESPnetModel):
             # a copy keeps the caller's batch intact (adversary_steps reuse it).
             xs, ilens = self.normalize(xs.clone(), ilens)
         units, unit_lens, unit2utt = self.adapter(xs, ilens)
-        hs, olens = self.encoder(units, unit_lens)
+        if hasattr(self.encoder, "forward_points"):
+            # An encoder with extra attach points returns them with hs/olens.
+            extra = dict(self.encoder.forward_points(units, unit_lens))
+            hs, olens = extra.pop("hs"), extra.pop("olens")
+        else:
+            (hs, olens), extra = self.encoder(units, unit_lens), {}
         pooled = self.pooling(hs, olens.clamp(min=1))
         emb = self.embedding(pooled) if self.embedding is not None else pooled
-        return {"pooled": pooled, "embedding": emb, "unit2utt": unit2utt}
+        return {"pooled": pooled, "embedding": emb, "unit2utt": unit2utt, **extra}
 
     def forward(
         self,

@@ -9,8 +9,8 @@ name          choices                              default
 input_adapter identity, segment                    identity
 normalize     global_mvn, utterance_mvn (ESPnet)   none
 encoder       mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
-              tdnn_bilstm, cnn_blstm, at_fusion,
-              concat_fusion
+              tdnn_bilstm, cnn_blstm, adarl,
+              at_fusion, concat_fusion
 pooling       stats, mean                          stats
 classifier    mlp                                  mlp
 model         espnet, dialogue                     espnet
@@ -40,7 +40,7 @@ per head::
         coeff: 1.0               # GRL coefficient, times the schedule
         schedule: dann           # constant | dann | linear
         schedule_conf: {gamma: 2.5}
-        attach: embedding        # pooled | embedding
+        attach: embedding        # pooled | embedding | an encoder point (adarl: domain)
 
 Data: ``speech`` (required; ``feats.scp,speech,kaldi_ark``) and the optional
 label streams ``emotion speaker gender corpus lang session arousal valence
@@ -75,6 +75,7 @@ from espnet_ser.adapters.identity_adapter import IdentityAdapter
 from espnet_ser.adapters.segment_adapter import SegmentAdapter
 from espnet_ser.encoders.abs_encoder import AbsEncoder
 from espnet_ser.encoders.at_fusion import ATFusionEncoder
+from espnet_ser.encoders.adarl_encoder import ADARLEncoder
 from espnet_ser.encoders.cnn_bigru import CNNBiGRUEncoder
 from espnet_ser.encoders.cnn_blstm import CNNBLSTMEncoder
 from espnet_ser.encoders.cnn_gru_1d import CNNGRU1DEncoder
@@ -86,7 +87,7 @@ from espnet_ser.heads.abs_classifier import AbsClassifier
 from espnet_ser.heads.mlp_classifier import MLPClassifier
 from espnet_ser.labels import DOMAIN_LABEL_NAMES, LABEL_NAMES, inventory_name, read_label_list
 from espnet_ser.models.dialogue_model import DialogueSERModel
-from espnet_ser.models.domain_head import ATTACH_POINTS, DomainHead
+from espnet_ser.models.domain_head import DomainHead
 from espnet_ser.models.ser_model import ESPnetSERModel
 from espnet_ser.pooling.abs_pooling import AbsPooling
 from espnet_ser.pooling.mean_pooling import MeanPooling
@@ -130,6 +131,7 @@ encoder_choices = ClassChoices(
     "encoder",
     classes=dict(
         mlp=MLPEncoder,
+        adarl=ADARLEncoder,
         conv1d=Conv1dEncoder,
         cnn_bigru=CNNBiGRUEncoder,
         cnn_blstm=CNNBLSTMEncoder,
@@ -266,7 +268,7 @@ def build_domain_heads(
         attach = e.get("attach", "embedding")
         if attach not in point_sizes:
             raise ValueError(
-                f"domain_heads[{i}] ({e['name']}): attach must be one of {ATTACH_POINTS}, got '{attach}'"
+                f"domain_heads[{i}] ({e['name']}): attach must be one of {sorted(point_sizes)} with this encoder, got '{attach}'"
             )
         cls_name = e.get("classifier", "mlp")
         classifier = classifier_choices.get_class(cls_name)(
@@ -546,7 +548,7 @@ class SERTask(AbsTask):
         model_class = model_choices.get_class(getattr(args, "model", None) or "espnet")
         pooled = pooling.output_size()
         emb_size = model_conf.get("embedding_size") or pooled
-        point_sizes = {"pooled": pooled, "embedding": emb_size}
+        point_sizes = {"pooled": pooled, "embedding": emb_size, **getattr(encoder, "extra_point_sizes", dict)()}
         if hasattr(model_class, "attach_point_sizes"):  # a model with its own layers above the encoder
             point_sizes = model_class.attach_point_sizes(encoder.output_size(), model_conf)
         classifier = classifier_choices.get_class(args.classifier)(
