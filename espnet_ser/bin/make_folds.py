@@ -63,7 +63,9 @@ def get_parser() -> argparse.ArgumentParser:
                         "several (TS_1234,TS_23) or all: one fold each")
     parser.add_argument("--test-session", type=int, help="iemocap_ts: evaluated session (default 5)")
     parser.add_argument("--n-folds", type=int, help="emodb_l2so (5), ravdess_l2so (12), multi_corpus (1)")
-    parser.add_argument("--dev-mode", choices=["dialogs", "utts"], help="iemocap_loso / iemocap_ts (dialogs)")
+    parser.add_argument("--dev-mode", choices=["dialogs", "utts", "speaker"],
+                        help="iemocap_loso / iemocap_ts (dialogs); iemocap_impro_loso (utts; speaker: the test "
+                             "speaker's session partner)")
     parser.add_argument("--dev-fraction", type=float,
                         help="iemocap_* (0.1 of dialogues/utterances), tess_loso (0.2 of utterances), "
                              "cross_corpus / multi_corpus (0.2 of speakers; of utterances in a corpus "

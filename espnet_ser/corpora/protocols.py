@@ -38,7 +38,9 @@ iemocap_ts           Lian et al. settings ``setting=TS_1234|TS_123|TS_134|
                      (``fold_names``; ``ser.sh --folds TS_23`` picks one)
 iemocap_impro_loso   improvised dialogues only, leave-one-speaker-out (10
                      folds); dev = ``dev_fraction`` of each training speaker's
-                     utterances; scripted utterances are ``excluded``
+                     utterances (``dev_mode="utts"``) or the test speaker's
+                     session partner (``dev_mode="speaker"``, speaker-disjoint;
+                     ADARL); scripted utterances are ``excluded``
 emodb_l2so           Leow et al.: 5 folds, 6 train / 2 dev / 2 test speakers,
                      one male + one female in dev and in test; every speaker
                      is tested once and used for dev once
@@ -348,9 +350,13 @@ def _is_improvised(data: _Data, protocol: str) -> dict[str, bool]:
     return {u: "_impro" in v for u, v in data.table("utt2dialog", protocol).items()}
 
 
-def _iemocap_impro_loso(data: _Data, seed: int, *, dev_fraction: float = 0.1) -> list[Fold]:
+def _iemocap_impro_loso(data: _Data, seed: int, *, dev_fraction: float = 0.1,
+                        dev_mode: str = "utts") -> list[Fold]:
     p = "iemocap_impro_loso"
-    _check_fraction(p, "dev_fraction", dev_fraction)
+    if dev_mode not in ("utts", "speaker"):
+        raise ProtocolError(f"{p}: dev_mode must be 'utts' or 'speaker', got {dev_mode!r}")
+    if dev_mode == "utts":
+        _check_fraction(p, "dev_fraction", dev_fraction)
     impro = _is_improvised(data, p)
     scope = sorted(u for u in data.utt2spk if impro.get(u, False))
     excluded = {u: "scripted dialogue (improvised-only protocol)" for u in data.utt2spk if not impro.get(u, False)}
@@ -358,13 +364,29 @@ def _iemocap_impro_loso(data: _Data, seed: int, *, dev_fraction: float = 0.1) ->
     if len(spk2utts) < 3:
         raise ProtocolError(f"{p}: needs at least 3 speakers with improvised utterances, found {len(spk2utts)}")
     folds = []
+    partner = {}
+    if dev_mode == "speaker":
+        session = _session_numbers(data, p)
+        spk2sess = {s: {session[u] for u in us} for s, us in spk2utts.items()}
+        for spk in spk2utts:
+            mates = sorted(o for o in spk2utts if o != spk and spk2sess[o] & spk2sess[spk])
+            if not mates:
+                raise ProtocolError(f"{p}: dev_mode=speaker: {spk} has no session partner with improvised "
+                                    f"utterances in {data.path / 'utt2session'}")
+            partner[spk] = mates[0]
     for spk in sorted(spk2utts):
         rest = [u for u in scope if data.utt2spk[u] != spk]
-        train, dev = _split_by_utts(data, rest, dev_fraction, _rng(seed, p, spk))
+        if dev_mode == "speaker":
+            dev = spk2utts[partner[spk]]
+            train = [u for u in rest if data.utt2spk[u] != partner[spk]]
+            dev_rule = f"{p}: improvised utterances of {partner[spk]}, the test speaker's session partner"
+        else:
+            train, dev = _split_by_utts(data, rest, dev_fraction, _rng(seed, p, spk))
+            dev_rule = f"{p}: {dev_fraction:g} of each other speaker's improvised utterances (seed {seed})"
         folds.append(Fold(
             {"train": train, "dev": dev, "test": spk2utts[spk]},
             {"train": f"{p}: improvised utterances of the other speakers minus dev",
-             "dev": f"{p}: {dev_fraction:g} of each other speaker's improvised utterances (seed {seed})",
+             "dev": dev_rule,
              "test": f"{p}: improvised utterances of {spk}"},
             by_utt={"train", "dev", "test"},
             excluded=dict(excluded),

@@ -472,3 +472,19 @@ def test_real_tess_protocols(tmp_path):
     make_folds("multi_corpus", tmp_path / "all", tmp_path / "mc")
     (s,) = _check_folds(tmp_path / "mc", tmp_path / "all", 1)
     assert len([x for x in s["test"][0] if x.startswith("tess")]) == 1
+
+
+def test_iemocap_impro_loso_speaker_dev_is_the_session_partner(dirs, tmp_path):
+    from espnet_ser.corpora.protocols import define_folds
+
+    folds = define_folds("iemocap_impro_loso", dirs["iemocap"], dev_mode="speaker")
+    utt2spk = read_table(dirs["iemocap"] / "utt2spk")
+    assert len(folds) == 10
+    for fold in folds:
+        spk = {n: {utt2spk[u] for u in fold.sets[n]} for n in ("train", "dev", "test")}
+        (test,), (dev,) = spk["test"], spk["dev"]
+        # Speaker-disjoint; the dev speaker is from the same session (Ses01F <-> Ses01M).
+        assert dev[:-1] == test[:-1] and dev != test
+        assert not (spk["train"] & (spk["dev"] | spk["test"])) and len(spk["train"]) == 8
+    with pytest.raises(ProtocolError, match="dev_mode must be"):
+        define_folds("iemocap_impro_loso", dirs["iemocap"], dev_mode="dialogs")
