@@ -40,7 +40,8 @@ def test_config_builds_and_trains_one_batch(conf_path, tmp_path):
     cfg = vars(SERTask.get_parser().parse_args([]))
     cfg.update(yaml.safe_load(conf_path.read_text(encoding="utf-8")))
     cfg["emotion_list"] = str(tmp_path / "emotions.txt")
-    D = cfg.get("input_size") or 20
+    # Multimodal fusion encoders (Lian et al.) split the features by modality_dims.
+    D = cfg.get("input_size") or sum((cfg.get("encoder_conf") or {}).get("modality_dims") or []) or 20
     cfg["input_size"] = D
     model = SERTask.build_model(argparse.Namespace(**cfg))
     model.set_total_steps(100)
@@ -51,6 +52,11 @@ def test_config_builds_and_trains_one_batch(conf_path, tmp_path):
     xs = torch.randn(B, T, D)
     lens = torch.tensor([T] + [max(1, T // 2)] * (B - 1))
     labels = {name: torch.tensor([[0], [1], [2], [-1]]) for name in LABEL_SOURCES}
+    if cfg.get("model") == "dialogue":  # one example = one dialogue: a label per turn
+        T = 6
+        xs = torch.randn(B, T, D)
+        lens = torch.tensor([T, 4, 2, 1])
+        labels = {name: torch.tensor([[0, 1, 2, -1, 0, 1]] * B) for name in LABEL_SOURCES}
     loss, stats, weight = model(xs, lens, **labels, utt_id=[f"u{i}" for i in range(B)])
     assert torch.isfinite(loss).all(), stats
     loss.sum().backward()
