@@ -18,7 +18,7 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from espnet_ser.corpora.pool import DEFAULT_EMOTIONS, TASKS, PoolError, prepare_pool
+from espnet_ser.corpora.pool import DEFAULT_EMOTIONS, TASKS, PoolError, check_pool, prepare_pool
 
 
 def _csv(value: str) -> list:
@@ -47,6 +47,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-map", action="append", default=[], metavar="NAME=YAML",
                    help="replace a corpus's packaged label map")
     p.add_argument("--out-dir", default="data", help="data root (corpora/<corpus>, all)")
+    p.add_argument("--check", action="store_true",
+                   help="only check the names (unknown, repeated, source and target) and print the pool")
     return p
 
 
@@ -55,6 +57,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (prepare_pool) %(levelname)s: %(message)s")
     try:
+        if args.check:
+            print(" ".join(check_pool(args.sources, args.targets)))
+            return 0
         summary = prepare_pool(
             _pairs(args.corpus, "--corpus"), sources=args.sources, targets=args.targets, task=args.task,
             out_dir=args.out_dir, emotions=args.emotions, label_maps=_pairs(args.label_map, "--label-map"))

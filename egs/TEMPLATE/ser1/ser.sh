@@ -132,6 +132,7 @@ fi
 parse_extra() {
   local kvs kv name s
   IFS=: read -r x_tag x_config kvs <<< "$1"
+  x_tag=${x_tag:+${x_tag}${task_suffix}}
   x_opts=(); x_from=4
   [ -n "${x_tag}" ] && [ -n "${x_config}" ] || { echo "$0: --extra_configs '$1': expected tag:config[:option=value,...]" >&2; exit 1; }
   [ -f "${x_config}" ] || { echo "$0: --extra_configs '$1': ${x_config}: no such file (see conf/)" >&2; exit 1; }
@@ -184,10 +185,10 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   pool_data=(); pool_folds=()
   if [ -n "${sources}${targets}" ]; then
     pool_data=(--sources "${sources}" --targets "${targets}" --task "${task}")
+    # No targets: every corpus of the pool is the target in turn (the protocol's default).
     # shellcheck disable=SC2086  # word-split the lists into comma-separated ones
-    [ -z "${sources}" ] || pool_folds+=(--train-corpora "$(echo ${sources} | tr ' ' ,)")
-    # shellcheck disable=SC2086
-    [ -z "${targets}" ] || pool_folds+=(--test-corpora "$(echo ${targets} | tr ' ' ,)")
+    [ -z "${targets}" ] || pool_folds+=(--train-corpora "$(echo ${sources} | tr ' ' ,)" \
+      --test-corpora "$(echo ${targets} | tr ' ' ,)")
   fi
   # shellcheck disable=SC2086
   local/data.sh --datadir "${datadir}" "${pool_data[@]}" ${local_data_opts}
