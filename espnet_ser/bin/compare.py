@@ -24,7 +24,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 
 def _pct(stat: Optional[dict]) -> str:
@@ -85,7 +85,13 @@ HEADER = [
 
 
 def _fold_name(fold: str, fold_root: Optional[Path]) -> str:
-    """``fold1`` -> the corpora of its test set (``tess``) when known, else ``fold1``."""
+    """``fold1`` -> its name in ``protocol.json`` ``fold_names`` (an iemocap_ts setting, ``TS_23``),
+    else the corpora of its test set (``tess``) when known, else ``fold1``."""
+    meta = Path(fold_root) / "protocol.json" if fold_root is not None else None
+    if meta is not None and meta.is_file():
+        name = json.loads(meta.read_text()).get("fold_names", {}).get(fold)
+        if name:
+            return name
     if fold_root is not None and (Path(fold_root) / fold / "test" / "utt2corpus").is_file():
         from espnet_ser.utils.data_dir import read_table
 
@@ -94,8 +100,10 @@ def _fold_name(fold: str, fold_root: Optional[Path]) -> str:
     return fold
 
 
-def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None) -> List[List[str]]:
-    """Header row, then per experiment: UA per fold (mean ± std over seeds), mean, paired test.
+def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
+                  metrics: Sequence[str] = ("ua",)) -> List[List[str]]:
+    """Header row, then per experiment: each of ``metrics`` per fold (mean ± std over seeds),
+    the mean UA, and the paired test.
 
     Raises:
         FileNotFoundError: An experiment has no ``results.json``.
@@ -110,13 +118,13 @@ def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None) -> Lis
         aggs.append(json.loads(path.read_text()))
     folds = sorted({r["fold"] for a in aggs for r in a.get("runs", [])},
                    key=lambda f: (len(f), f))
-    header = ["experiment", "runs"] + [f"UA {_fold_name(f, fold_root)} %" for f in folds] + [
-        "UA mean %", "ΔUA vs baseline (Wilcoxon p)"]
+    header = ["experiment", "runs"] + [f"{m.upper()} {_fold_name(f, fold_root)} %" for m in metrics
+                                       for f in folds] + ["UA mean %", "ΔUA vs baseline (Wilcoxon p)"]
     rows = [header]
     for exp, agg in zip(exp_dirs, aggs):
         row = [agg.get("tag", Path(exp).name), str(agg.get("n_runs", "?"))]
-        for f in folds:
-            vals = [r["ua"] for r in agg.get("runs", []) if r["fold"] == f and r.get("ua") is not None]
+        for m, f in [(m, f) for m in metrics for f in folds]:
+            vals = [r[m] for r in agg.get("runs", []) if r["fold"] == f and r.get(m) is not None]
             row.append(_pct({"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1))
                              if len(vals) > 1 else None}) if vals else "n/a")
         row.append(_pct(agg.get("summary", {}).get("ua")))
@@ -129,6 +137,39 @@ def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None) -> Lis
             row.append("")
         rows.append(row)
     return rows
+
+
+def per_fold_paired_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
+                         metrics: Sequence[str] = ("wa", "ua")) -> List[List[str]]:
+    """Header row, then per experiment with a baseline: per fold and metric, the mean paired
+    difference over the seeds both ran and its two-sided Wilcoxon p
+    (:func:`espnet_ser.eval.aggregate.paired_test`; with 3 seeds p cannot go below 0.25).
+    """
+    from espnet_ser.eval.aggregate import paired_test
+
+    rows, folds = [], None
+    for exp in exp_dirs:
+        agg = json.loads((Path(exp) / "results.json").read_text())
+        base_path = Path(exp).parent / str(agg.get("baseline")) / "results.json"
+        if not agg.get("baseline") or not base_path.is_file():
+            continue
+        base = {(r["seed"], r["fold"]): r for r in json.loads(base_path.read_text()).get("runs", [])}
+        mine = {(r["seed"], r["fold"]): r for r in agg.get("runs", [])}
+        folds = folds or sorted({f for _, f in mine}, key=lambda f: (len(f), f))
+        row = [f"{agg.get('tag', Path(exp).name)} vs {agg['baseline']}"]
+        for m, f in [(m, f) for m in metrics for f in folds]:
+            keys = sorted(k for k in mine if k[1] == f and k in base
+                          and mine[k].get(m) is not None and base[k].get(m) is not None)
+            if not keys:
+                row.append("n/a")
+                continue
+            t = paired_test([mine[k][m] for k in keys], [base[k][m] for k in keys])
+            p = t["wilcoxon_p"]
+            row.append(f"{100.0 * t['mean_diff']:+.1f} ({'n/a' if p is None else f'p={p:.2f}'}, n={t['n']})")
+        rows.append(row)
+    if not rows:
+        return []
+    return [["paired test"] + [f"Δ{m.upper()} {_fold_name(f, fold_root)}" for m in metrics for f in folds]] + rows
 
 
 def format_table(rows: List[List[str]], markdown: bool = False, header: Optional[List[str]] = None) -> str:
@@ -151,13 +192,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--per-fold", action="store_true",
                         help="UA per fold, mean over folds and the paired test against the baseline")
     parser.add_argument("--fold-root", type=Path, default=None,
-                        help="data/folds/<protocol>: names each fold after its test corpora (utt2corpus)")
+                        help="data/folds/<protocol>: names each fold (protocol.json fold_names, else "
+                        "its test corpora from utt2corpus)")
+    parser.add_argument("--metrics", nargs="+", choices=["wa", "ua", "macro_f1"], default=["ua"],
+                        help="--per-fold: metrics shown per fold (e.g. wa ua)")
     args = parser.parse_args(argv)
     try:
         if args.per_fold:
-            header, *rows = per_fold_rows(args.exp_dirs, args.fold_root)
+            header, *rows = per_fold_rows(args.exp_dirs, args.fold_root, args.metrics)
             print(format_table(rows, markdown=args.markdown, header=header))
-            print("(UA per fold: mean ± std over seeds; ΔUA: mean paired difference over folds x seeds)")
+            print(f"({'/'.join(m.upper() for m in args.metrics)} per fold: mean ± std over seeds; "
+                  "ΔUA: mean paired difference over folds x seeds)")
+            paired = per_fold_paired_rows(args.exp_dirs, args.fold_root, args.metrics)
+            if paired:
+                print(format_table(paired[1:], markdown=args.markdown, header=paired[0]))
+                print("(per fold: mean paired difference over seeds, two-sided Wilcoxon p, n seeds)")
             return 0
         rows = compare_rows(args.exp_dirs)
     except (FileNotFoundError, ValueError, KeyError) as exc:

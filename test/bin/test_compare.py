@@ -60,3 +60,28 @@ def test_per_fold_names_folds_by_test_corpus_and_shows_paired_test(tmp_path, cap
     assert dann[-1] == "+7.5 (p=0.500, n=4) vs base"
     assert compare.main([str(tmp_path / "base"), str(tmp_path / "dann"), "--per-fold", "--markdown"]) == 0
     assert "| dann | 2 |" in capsys.readouterr().out
+
+
+def test_per_fold_setting_names_metrics_and_paired_per_fold(tmp_path, capsys):
+    """iemocap_ts: folds named by their setting, WA and UA per fold, a paired test per fold."""
+    runs = {"cmp": [0.5, 0.6, 0.7, 0.6], "dann": [0.6, 0.7, 0.7, 0.8]}
+    for tag, was in runs.items():
+        _write(tmp_path / tag, tag, 0.6, 0.6, 0.5)
+        agg = json.loads((tmp_path / tag / "results.json").read_text())
+        agg["runs"] = [{"seed": s, "fold": f, "wa": w, "ua": w - 0.1} for (s, f), w in
+                       zip([("seed0", "fold1"), ("seed1", "fold1"), ("seed0", "fold2"), ("seed1", "fold2")], was)]
+        if tag == "dann":
+            agg["baseline"] = "cmp"
+        (tmp_path / tag / "results.json").write_text(json.dumps(agg))
+    (tmp_path / "folds").mkdir()
+    (tmp_path / "folds" / "protocol.json").write_text(json.dumps({"fold_names": {"fold1": "TS_1234", "fold2": "TS_23"}}))
+    exps = [tmp_path / "cmp", tmp_path / "dann"]
+    header, _, dann = compare.per_fold_rows(exps, tmp_path / "folds", ["wa", "ua"])
+    assert header[2:6] == ["WA TS_1234 %", "WA TS_23 %", "UA TS_1234 %", "UA TS_23 %"]
+    assert dann[2] == "65.0 ± 7.1"
+    paired = compare.per_fold_paired_rows(exps, tmp_path / "folds", ["wa"])
+    assert paired[0] == ["paired test", "ΔWA TS_1234", "ΔWA TS_23"]
+    assert paired[1][0] == "dann vs cmp" and paired[1][1].startswith("+10.0 (") and paired[1][2].startswith("+10.0")
+    assert compare.main([str(e) for e in exps] + ["--per-fold", "--fold-root", str(tmp_path / "folds"),
+                                                  "--metrics", "wa", "ua"]) == 0
+    assert "ΔWA TS_23" in capsys.readouterr().out
