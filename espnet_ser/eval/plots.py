@@ -218,3 +218,73 @@ def plot_tsne(X: np.ndarray, emotions: Sequence[str], speakers: Sequence[str], o
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
     return len(idx)
+
+
+def plot_embedding_map(systems: Sequence[tuple], colourings: Sequence[str], out_png: str | Path, *,
+                       method: str = "pca", max_points: int = 2000, seed: int = 0, title: str = "") -> int:
+    """2-D map (PCA or t-SNE) of several systems' embeddings, one row per system, one column per colouring.
+
+    The domain-adaptation picture: the same utterances embedded by a baseline and by a
+    domain-adversarial model, coloured by corpus and by emotion (well mixed corpora,
+    separated emotions = domain-invariant and discriminative).
+
+    Args:
+        systems: ``(name, X (N, D), {colouring: (N,) labels})`` per system.
+        colourings: Colouring names, one column each (keys of the label dicts).
+        out_png: Output image.
+        method: ``pca`` or ``tsne``.
+        max_points: Random subsample size per system (same seed for every system).
+        seed: Seed of the subsample and of t-SNE.
+        title: Figure title.
+
+    Returns:
+        Points drawn per system.
+
+    Raises:
+        ValueError: Unknown method, mismatched lengths, or fewer than 5 points.
+    """
+    if method not in ("pca", "tsne"):
+        raise ValueError(f"{out_png}: method must be pca or tsne, got {method!r}")
+    if not systems or not colourings:
+        raise ValueError(f"{out_png}: nothing to draw ({len(systems)} systems, colourings {list(colourings)})")
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(systems), len(colourings), figsize=(5.5 * len(colourings), 5 * len(systems)),
+                             squeeze=False)
+    drawn = 0
+    for r, (name, X, labels) in enumerate(systems):
+        X = np.asarray(X, dtype=np.float64)
+        n = X.shape[0]
+        if X.ndim != 2 or n < 5 or any(len(labels[c]) != n for c in colourings):
+            raise ValueError(f"{out_png}: {name}: X {X.shape} needs >= 5 rows and one label per row for "
+                             f"{list(colourings)}")
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(n, size=max_points, replace=False)) if n > max_points else np.arange(n)
+        Xs = X[idx] - X[idx].mean(0)
+        if method == "pca":
+            Y = Xs @ np.linalg.svd(Xs, full_matrices=False)[2][:2].T
+        else:
+            from sklearn.manifold import TSNE
+
+            perplexity = float(min(30.0, max(2.0, (len(idx) - 1) / 3.0)))
+            Y = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(Xs)
+        drawn = len(idx)
+        for c, colouring in enumerate(colourings):
+            ax = axes[r][c]
+            values = np.asarray(labels[colouring])[idx]
+            cats = sorted(set(values.tolist()))
+            cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
+            for k, cat in enumerate(cats):
+                sel = values == cat
+                ax.scatter(Y[sel, 0], Y[sel, 1], s=6, alpha=0.7, color=cmap(k % cmap.N), label=cat)
+            ax.set_title(f"{name}: by {colouring} ({method.upper()})", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if len(cats) <= 20:
+                ax.legend(fontsize=7, markerscale=2, loc="best")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+    return drawn

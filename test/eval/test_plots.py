@@ -53,3 +53,21 @@ def test_plot_tsne_subsamples(tmp_path):
     assert _is_png(png)
     with pytest.raises(ValueError, match="at least 5"):
         plot_tsne(X[:3], emo[:3], spk[:3], tmp_path / "e.png")
+
+
+def test_embedding_map_rows_are_systems_columns_colourings(tmp_path):
+    import numpy as np
+
+    from espnet_ser.eval.plots import plot_embedding_map
+
+    rng = np.random.default_rng(0)
+    labels = {"corpus": ["emodb"] * 10 + ["tess"] * 10, "emotion": ["high", "low"] * 10}
+    systems = [("baseline", rng.normal(size=(20, 8)), labels), ("dann", rng.normal(size=(20, 8)), labels)]
+    for method in ("pca", "tsne"):
+        out = tmp_path / f"{method}.png"
+        assert plot_embedding_map(systems, ["corpus", "emotion"], out, method=method, max_points=15) == 15
+        assert out.stat().st_size > 1000
+    with pytest.raises(ValueError, match="method must be pca or tsne"):
+        plot_embedding_map(systems, ["corpus"], tmp_path / "x.png", method="umap")
+    with pytest.raises(ValueError, match="one label per row"):
+        plot_embedding_map([("b", rng.normal(size=(20, 8)), {"corpus": ["a"]})], ["corpus"], tmp_path / "y.png")
