@@ -204,7 +204,11 @@ def prepare_iemocap(
         for path in _regular_txt(sess_dir / "dialog" / "transcriptions", skipped):
             for line in _read_lines(path):
                 m = TRANS_RE.match(line.strip())
-                if not m or "XX" in m.group(1):
+                if not m:
+                    continue
+                if "XX" in m.group(1):  # overlap/non-speech fragment: no audio, not an utterance
+                    key = "transcription lines with an XX id (no audio, not utterances)"
+                    excluded[key] = excluded.get(key, 0) + 1
                     continue
                 texts[m.group(1)] = " ".join(m.group(2).split())
         wav_root = sess_dir / "sentences" / "wav"
@@ -264,7 +268,8 @@ def prepare_iemocap(
                 emo=emo,
                 gender=gender,
                 extra={
-                    # An empty transcription would make an empty Kaldi text entry.
+                    # An empty transcription would make an empty Kaldi text entry; the
+                    # sentence_embedding extractor skips <unk> as an empty transcript.
                     "text": texts[utt] if texts[utt] else "<unk>",
                     "utt2session": session,
                     "utt2dialog": dialog,

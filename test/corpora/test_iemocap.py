@@ -110,6 +110,7 @@ def test_four_class(tree, tmp_path):
     assert reasons["Ses01F_impro01_F002"] == "no label"
     assert reasons["Ses01F_impro01_M002"].startswith("label without audio")
     assert len(reasons) == 4  # the MXX transcription line is not an utterance
+    assert res.excluded == {"transcription lines with an XX id (no audio, not utterances)": 3}  # counted
 
 
 def test_all_classes_keeps_xxx_unlabelled(tree, tmp_path):
@@ -148,7 +149,7 @@ def test_context_keeps_other_labels_unlabelled(tree, tmp_path):
 def test_improvised_only(tree, tmp_path):
     res = prepare_iemocap(tree, tmp_path / "impro", improvised_only=True)
     assert res.num_utts == 3
-    assert res.excluded == {"scripted utterances (improvised_only)": 2}
+    assert res.excluded["scripted utterances (improvised_only)"] == 2
     assert set(read_table(tmp_path / "impro" / "utt2type").values()) == {"impro"}
 
 

@@ -39,6 +39,8 @@ def test_sentence_embedding_offline(monkeypatch):
     assert cos(a, b) > cos(a, c) + 0.2
     with pytest.raises(ExtractionError, match="empty transcript"):
         ex("   ")
+    with pytest.raises(ExtractionError, match="empty transcript"):
+        ex("<unk>")  # what corpus preparation writes for an empty transcript
 
 
 def test_sentence_embedding_bad_path(tmp_path):
