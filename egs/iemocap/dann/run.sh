@@ -21,7 +21,7 @@ opts=(
   --train_config conf/train.yaml --tag dann
   --baseline_config conf/tuning/train_cmp.yaml --baseline_tag cmp   # "Cmp": no speaker head
   --inference_args "--embedding_point pooled"   # embeddings = fused turn vectors (speaker probe)
-  --compare_opts --per-fold                 # the closing table per setting
+  --compare_opts "--per-fold --metrics wa ua"   # the closing table: WA/UA per setting, paired test
   --seeds "0 1 2" --nj 2
   --paper_table conf/paper_results.yaml
 )

@@ -5,11 +5,12 @@
 # context with its speaker and transcript (prepare_iemocap context=true): Lian et al.
 # model a dialogue as a whole.
 #
-# Usage: local/data.sh [--datadir data] [--synth_opts "..."]
+# Usage: local/data.sh [--datadir data] [--utts_per_speaker 24] [--dialogs_per_session 4] ...
 # The corpus comes from $IEMOCAP (db.sh): IEMOCAP_full_release/ with Session1..5/.
 # IEMOCAP=synthetic generates a tree in the release's exact layout instead
-# (espnet_ser.corpora.synth, transcripts whose wording depends on the emotion) into
-# db/synthetic_iemocap, regenerated only when --synth_opts change.
+# (espnet_ser.corpora.synth: turns of all IEMOCAP labels, fru/xxx/... included, transcripts
+# whose wording depends on the emotion, XX overlap lines) into db/synthetic_iemocap,
+# regenerated only when the generator options below change.
 set -euo pipefail
 
 log() {
@@ -19,8 +20,11 @@ log() {
 
 datadir=data                 # output root: writes ${datadir}/all
 db=db/synthetic_iemocap      # where IEMOCAP=synthetic writes its tree
-synth_opts="--n-speakers 10 --utts-per-speaker 24 --option dialogs_per_session=4 --duration 1.0,2.0"  # generator options (IEMOCAP=synthetic)
-help_message="Usage: $0 [--datadir data] [--synth_opts \"--n-speakers 10 ...\"]"
+utts_per_speaker=24          # IEMOCAP=synthetic: turns per speaker (5 sessions x 2 speakers)
+dialogs_per_session=4        # IEMOCAP=synthetic: dialogues per session
+duration=1.0,2.0             # IEMOCAP=synthetic: seconds per turn (min,max)
+seed=0                       # IEMOCAP=synthetic: generator seed
+help_message="Usage: $0 [--datadir data] [--utts_per_speaker 24] [--dialogs_per_session 4] [--duration 1.0,2.0] [--seed 0]"
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
@@ -32,6 +36,7 @@ if [ $# -ne 0 ]; then
   exit 1
 fi
 if [ "${IEMOCAP}" = synthetic ]; then
+  synth_opts="--n-speakers 10 --utts-per-speaker ${utts_per_speaker} --duration ${duration} --seed ${seed} --option dialogs_per_session=${dialogs_per_session}"
   if [ ! -d "${db}" ] || [ "$(cat "${db}.opts" 2>/dev/null)" != "${synth_opts}" ]; then
     log "IEMOCAP=synthetic: generating an IEMOCAP tree (${synth_opts}) -> ${db}"
     rm -rf "${db}" "${db}.opts"
