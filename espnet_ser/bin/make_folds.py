@@ -46,6 +46,7 @@ _OPTIONS = {
     "train_corpora": str,
     "test_corpora": str,
     "unlabelled_target": bool,
+    "unlabelled_heldout": bool,
 }
 
 
@@ -76,6 +77,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unlabelled-target", type=lambda x: {"true": True, "false": False}[x.lower()],
                         metavar="true|false",
                         help="cross_corpus: add the test corpus, labels removed, as train_unlab (DANN; default false)")
+    parser.add_argument("--unlabelled-heldout", type=lambda x: {"true": True, "false": False}[x.lower()],
+                        metavar="true|false",
+                        help="emodb_l2so: add the test speakers' utterances, labels removed, as "
+                        "train_unlab (transductive speaker adversary; default false)")
     return parser
 
 

@@ -43,7 +43,11 @@ iemocap_impro_loso   improvised dialogues only, leave-one-speaker-out (10
                      ADARL); scripted utterances are ``excluded``
 emodb_l2so           Leow et al.: 5 folds, 6 train / 2 dev / 2 test speakers,
                      one male + one female in dev and in test; every speaker
-                     is tested once and used for dev once
+                     is tested once and used for dev once.
+                     ``unlabelled_heldout=True`` adds the test speakers'
+                     utterances without labels as ``train_unlab``
+                     (transductive speaker adversary, as Lian et al.; dev
+                     stays out of training, it selects the model)
 emodb_loso           one fold per speaker; dev = one male + one female of the
                      other speakers (rotating)
 ravdess_l2so         as emodb_l2so with 12 folds (20 / 2 / 2)
@@ -394,7 +398,7 @@ def _iemocap_impro_loso(data: _Data, seed: int, *, dev_fraction: float = 0.1,
     return folds
 
 
-def _l2so(p: str, data: _Data, seed: int, n_folds: int) -> list[Fold]:
+def _l2so(p: str, data: _Data, seed: int, n_folds: int, unlabelled_heldout: bool = False) -> list[Fold]:
     genders = data.genders(p)
     males = _shuffled([s for s, g in genders.items() if g == "m"], _rng(seed, p, "m"))
     females = _shuffled([s for s, g in genders.items() if g == "f"], _rng(seed, p, "f"))
@@ -410,19 +414,22 @@ def _l2so(p: str, data: _Data, seed: int, n_folds: int) -> list[Fold]:
         test = {males[k], females[k]}
         dev = {males[(k + 1) % n_folds], females[(k + 1) % n_folds]}
         train = set(genders) - test - dev
-        folds.append(Fold(
-            {name: sorted(u for s in spks for u in spk2utts[s]) for name, spks in
-             (("train", train), ("dev", dev), ("test", test))},
-            {"train": f"{p} fold {k + 1}/{n_folds}: the {len(train)} speakers not in dev or test",
-             "dev": f"{p} fold {k + 1}/{n_folds}: 1 male + 1 female, the next fold's test pair (seed {seed})",
-             "test": f"{p} fold {k + 1}/{n_folds}: 1 male + 1 female; each listed speaker is tested once "
-                     f"(seed {seed})"},
-        ))
+        sets = {name: sorted(u for s in spks for u in spk2utts[s]) for name, spks in
+                (("train", train), ("dev", dev), ("test", test))}
+        rules = {"train": f"{p} fold {k + 1}/{n_folds}: the {len(train)} speakers not in dev or test",
+                 "dev": f"{p} fold {k + 1}/{n_folds}: 1 male + 1 female, the next fold's test pair (seed {seed})",
+                 "test": f"{p} fold {k + 1}/{n_folds}: 1 male + 1 female; each listed speaker is tested once "
+                         f"(seed {seed})"}
+        if unlabelled_heldout:  # transductive: held-out speakers' audio, no labels (Lian et al.'s idea)
+            sets["train_unlab"] = list(sets["test"])
+            rules["train_unlab"] = (f"{p} fold {k + 1}/{n_folds}: the test speakers' utterances without "
+                                    "emotion labels (transductive; dev stays out of training)")
+        folds.append(Fold(sets, rules, unlabelled={"train_unlab"} if unlabelled_heldout else set()))
     return folds
 
 
-def _emodb_l2so(data: _Data, seed: int, *, n_folds: int = 5) -> list[Fold]:
-    return _l2so("emodb_l2so", data, seed, n_folds)
+def _emodb_l2so(data: _Data, seed: int, *, n_folds: int = 5, unlabelled_heldout: bool = False) -> list[Fold]:
+    return _l2so("emodb_l2so", data, seed, n_folds, unlabelled_heldout)
 
 
 def _ravdess_l2so(data: _Data, seed: int, *, n_folds: int = 12) -> list[Fold]:

@@ -260,6 +260,14 @@ def test_iemocap_ts_several_settings_one_fold_each(tmp_path):
         define_folds("iemocap_ts", data, setting="TS_23,TS_x")
 
 
+def test_emodb_l2so_unlabelled_heldout(dirs, tmp_path):
+    make_folds("emodb_l2so", dirs["emodb"], tmp_path / "f", unlabelled_heldout=True)
+    sets = _check_folds(tmp_path / "f", dirs["emodb"], 5)
+    for s in sets:
+        assert s["train_unlab"][1] == s["test"][1] and len(s["train"][0] | s["train_unlab"][0]) == 8
+    assert not (tmp_path / "f" / "fold1" / "train_unlab" / "utt2emo").exists()
+
+
 def test_iemocap_impro_loso_excludes_scripted(dirs, tmp_path):
     make_folds("iemocap_impro_loso", dirs["iemocap"], tmp_path / "f")
     sets = _check_folds(tmp_path / "f", dirs["iemocap"], 10)
