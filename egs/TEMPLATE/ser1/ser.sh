@@ -285,9 +285,11 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     train_set=train
-    if ${train_unlab}; then
-      [ -d "${dump}/train_all" ] || { echo "$0: --train_unlab true: ${foldroot}/${fold} has no train_unlab set (protocol option, e.g. make_folds --unlabelled-target true)" >&2; exit 1; }
+    if ${train_unlab} && [ -d "${dump}/train_all" ]; then
       train_set=train_all
+    elif ${train_unlab}; then
+      # e.g. multi_corpus: every domain is labelled in train already
+      log "--train_unlab true: ${foldroot}/${fold} has no train_unlab set (make_folds --unlabelled-target true adds one to cross_corpus); training on train"
     fi
     mapfile -t train_data < <(data_args train "${dump}/${train_set}"; data_args valid "${dump}/dev")
     task_args=()
