@@ -29,36 +29,7 @@ import torch
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from espnet_ser.encoders.abs_encoder import AbsEncoder
-
-
-def split_modalities(
-    input_size: int, modality_dims: Sequence[int], modality_names: Sequence[str],
-    modalities: Optional[Sequence[str]], what: str,
-) -> List[Tuple[str, int, int]]:
-    """Check a modality split and return ``(name, start, end)`` of each selected modality.
-
-    Raises:
-        ValueError: The dims do not add up to ``input_size``, names and dims differ
-            in number, or a selected modality is unknown (each names the option).
-    """
-    dims = [int(d) for d in modality_dims]
-    names = list(modality_names)
-    if len(names) != len(dims) or not dims or min(dims) <= 0:
-        raise ValueError(f"{what}: modality_names {names} and modality_dims {dims} must be "
-                         "non-empty lists of the same length with positive dims")
-    if sum(dims) != input_size:
-        raise ValueError(f"{what}: modality_dims {dims} add up to {sum(dims)} but the features have "
-                         f"{input_size} dims; set encoder_conf.modality_dims to the stage-2 feature dims "
-                         "in the order of --feats_conf and --extra_feats_confs")
-    bounds, start = {}, 0
-    for n, d in zip(names, dims):
-        bounds[n] = (start, start + d)
-        start += d
-    chosen = list(modalities) if modalities else names
-    bad = [m for m in chosen if m not in bounds]
-    if bad or len(set(chosen)) != len(chosen):
-        raise ValueError(f"{what}: modalities {chosen} must be distinct names from {names}")
-    return [(m, *bounds[m]) for m in chosen]
+from espnet_ser.layers.modality_projections import ModalityProjections
 
 
 class ATFusionEncoder(AbsEncoder):
@@ -85,9 +56,8 @@ class ATFusionEncoder(AbsEncoder):
         dropout: float = 0.2,
     ):
         super().__init__()
-        self.parts = split_modalities(input_size, modality_dims, modality_names, modalities, "at_fusion")
         self.d = int(d)
-        self.proj = torch.nn.ModuleList(torch.nn.Linear(e - s, self.d) for _, s, e in self.parts)
+        self.project = ModalityProjections(input_size, modality_dims, modality_names, modalities, d, "at_fusion")
         self.w_F = torch.nn.Linear(self.d, attention_size or self.d)           # W_F
         self.v_F = torch.nn.Linear(attention_size or self.d, 1, bias=False)    # w_F^T
         self.dropout = torch.nn.Dropout(dropout)
@@ -96,14 +66,10 @@ class ATFusionEncoder(AbsEncoder):
     @property
     def modality_names(self) -> List[str]:
         """Names of the fused modalities, in the order of the last axis of ``last_alpha``."""
-        return [n for n, _, _ in self.parts]
+        return [n for n, _, _ in self.project.parts]
 
     def output_size(self) -> int:
         return self.d
-
-    def project(self, xs: torch.Tensor) -> torch.Tensor:
-        """(B, U, D) -> projected modalities (B, U, M, d)."""
-        return torch.stack([p(xs[..., s:e]) for p, (_, s, e) in zip(self.proj, self.parts)], dim=-2)
 
     def attention(self, xm: torch.Tensor) -> torch.Tensor:
         """(B, U, M, d) -> modality weights (B, U, M), summing to 1 over M."""

@@ -16,7 +16,7 @@ import torch
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from espnet_ser.encoders.abs_encoder import AbsEncoder
-from espnet_ser.encoders.at_fusion import split_modalities
+from espnet_ser.layers.modality_projections import ModalityProjections
 
 
 class ConcatFusionEncoder(AbsEncoder):
@@ -41,10 +41,10 @@ class ConcatFusionEncoder(AbsEncoder):
         dropout: float = 0.2,
     ):
         super().__init__()
-        self.parts = split_modalities(input_size, modality_dims, modality_names, modalities, "concat_fusion")
         self.d = int(d)
-        self.proj = torch.nn.ModuleList(torch.nn.Linear(e - s, self.d) for _, s, e in self.parts)
-        self.out = torch.nn.Linear(self.d * len(self.parts), self.d)
+        self.project = ModalityProjections(input_size, modality_dims, modality_names, modalities, d,
+                                           "concat_fusion")
+        self.out = torch.nn.Linear(self.d * len(self.project.parts), self.d)
         self.dropout = torch.nn.Dropout(dropout)
 
     def output_size(self) -> int:
@@ -52,7 +52,7 @@ class ConcatFusionEncoder(AbsEncoder):
 
     def forward(self, xs: torch.Tensor, ilens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(B, U, D) -> (B, U, d); padding positions are zero."""
-        cat = torch.cat([p(xs[..., s:e]) for p, (_, s, e) in zip(self.proj, self.parts)], dim=-1)
+        cat = self.project(xs).flatten(-2)  # (B, U, M * d)
         h = self.dropout(torch.tanh(self.out(cat)))
         pad = make_pad_mask(ilens, maxlen=xs.size(1)).to(xs.device)
         return h.masked_fill(pad.unsqueeze(-1), 0.0), ilens.clamp(min=1)

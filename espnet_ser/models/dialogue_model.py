@@ -189,35 +189,9 @@ class DialogueSERModel(ESPnetSERModel):
         weight = torch.tensor(B, device=loss.device)
         return force_gatherable((loss, stats, weight), loss.device)
 
-    def adversary_update(self, optimizer, steps: int, speech, speech_lengths, grad_clip: float = 0.0,
-                         world_size: int = 1, **kwargs) -> Dict[str, float]:
-        """Extra adversary-only updates (see ``ESPnetSERModel.adversary_update``), per utterance."""
-        heads = [h for h in self.domain_heads if h.reverse]
-        if steps <= 0 or not heads:
-            return {}
-        with torch.no_grad():
-            out = self.encode(speech, speech_lengths)
-        targets = [self._labels(kwargs, h.data_name, out["mask"]) for h in heads]
-        params = [p for h in heads for p in h.parameters()]
-        last: Dict[str, float] = {}
-        for _ in range(steps):
-            optimizer.zero_grad()
-            total = 0.0
-            for h, y in zip(heads, targets):
-                loss, n = _masked_ce(h.classifier(out[h.attach].detach()), y)
-                total = total + h.weight * loss
-                last[f"loss_{h.name}_adv"] = float(loss.detach()) if n else float("nan")
-            total.backward()
-            if world_size > 1:
-                for p in params:
-                    if p.grad is not None:
-                        torch.distributed.all_reduce(p.grad)
-                        p.grad /= world_size
-            if grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, grad_clip)
-            optimizer.step()
-        optimizer.zero_grad()
-        return last
+    def unit_labels(self, kwargs: Dict, name: str, out: Dict[str, torch.Tensor], batch: int) -> torch.Tensor:
+        """Per-turn labels of the valid turns (for ``ESPnetSERModel.adversary_update``)."""
+        return self._labels(kwargs, name, out["mask"])
 
     @torch.no_grad()
     def infer(self, speech: torch.Tensor, speech_lengths: torch.Tensor, vote: bool = False,

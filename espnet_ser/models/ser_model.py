@@ -397,7 +397,7 @@ class ESPnetSERModel(AbsESPnetModel):
         for h in heads:
             if kwargs.get(h.data_name) is None:
                 raise ValueError(f"adversary_update: head '{h.name}' needs the label stream '{h.data_name}'")
-            targets.append(_labels_1d(kwargs[h.data_name], h.data_name, B)[out["unit2utt"]])
+            targets.append(self.unit_labels(kwargs, h.data_name, out, B))
         params = [p for h in heads for p in h.parameters()]
         last: Dict[str, float] = {}
         for _ in range(steps):
@@ -418,6 +418,13 @@ class ESPnetSERModel(AbsESPnetModel):
             optimizer.step()
         optimizer.zero_grad()
         return last
+
+    def unit_labels(self, kwargs: Dict, name: str, out: Dict[str, torch.Tensor], batch: int) -> torch.Tensor:
+        """Labels of stream ``name`` for the rows of ``encode``'s output ``out`` (one per unit).
+
+        A model whose examples hold several labelled units (a dialogue of turns) overrides it.
+        """
+        return _labels_1d(kwargs[name], name, batch)[out["unit2utt"]]
 
     @torch.no_grad()
     def infer(

@@ -49,7 +49,7 @@ def test_at_fusion_one_modality_and_bad_dims():
     xs = torch.randn(2, 3, 10)
     fused, _ = enc(xs, torch.tensor([3, 3]))
     assert torch.allclose(enc.last_alpha, torch.ones(2, 3, 1))
-    assert torch.allclose(fused, enc.proj[0](xs[..., 6:]), atol=1e-6)  # text only: its projection
+    assert torch.allclose(fused, enc.project.proj[0](xs[..., 6:]), atol=1e-6)  # text only: its projection
     with pytest.raises(ValueError, match="modality_dims"):
         ATFusionEncoder(11, modality_dims=DIMS)
     with pytest.raises(ValueError, match="modalities"):
@@ -114,7 +114,7 @@ def test_speaker_loss_uses_unlabelled_utterances():
     loss, stats, _ = model(**b)
     assert stats["loss_emo"] is None and stats["loss_speaker"] is not None
     loss.backward()
-    assert model.encoder.proj[0].weight.grad.abs().sum() > 0  # the speaker loss reaches the encoder
+    assert model.encoder.project.proj[0].weight.grad.abs().sum() > 0  # the speaker loss reaches the encoder
 
 
 @pytest.mark.parametrize("attach", ["pooled", "embedding"])
@@ -129,11 +129,11 @@ def test_grl_placement_and_sign(attach):
     else:
         assert grad_ctx.abs().sum() > 0
     # sign: the encoder's gradient is the negative of plain (non-reversed) training
-    g_rev = model.encoder.proj[0].weight.grad.clone()
+    g_rev = model.encoder.project.proj[0].weight.grad.clone()
     model.zero_grad()
     model.domain_heads[0].reverse = False
     model(**b)[0].backward()
-    assert torch.allclose(model.encoder.proj[0].weight.grad, -g_rev, atol=1e-6)
+    assert torch.allclose(model.encoder.project.proj[0].weight.grad, -g_rev, atol=1e-6)
 
 
 def test_bad_label_lengths():
@@ -142,3 +142,16 @@ def test_bad_label_lengths():
     b["emotion_lengths"] = torch.tensor([3, 1])
     with pytest.raises(ValueError, match="lengths"):
         model(**b)
+
+
+def test_adversary_update_on_dialogues():
+    model = _model(attach="pooled").train()
+    b = _batch()
+    opt = torch.optim.SGD(model.domain_heads.parameters(), lr=0.1)
+    enc_before = model.encoder.project.proj[0].weight.clone()
+    head_before = model.domain_heads[0].classifier.net[-1].weight.clone()
+    out = model.adversary_update(opt, 2, b["speech"], b["speech_lengths"], speaker=b["speaker"],
+                                 speaker_lengths=b["speaker_lengths"])
+    assert set(out) == {"loss_speaker_adv"} and out["loss_speaker_adv"] > 0
+    assert torch.equal(model.encoder.project.proj[0].weight, enc_before)
+    assert not torch.equal(model.domain_heads[0].classifier.net[-1].weight, head_before)
