@@ -52,7 +52,9 @@ def benchmark(conf_path, device, batch_size, frames, steps, warmup, input_size=N
     if device == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
-    return steps * batch_size / elapsed, elapsed
+    # Segment models (Gao et al., ADARL): the adapter's units per utterance, for units/s.
+    units = int(model.adapter(xs[:1], lens[:1])[0].size(0))
+    return steps * batch_size / elapsed, elapsed, units
 
 
 def main(argv=None):
@@ -72,10 +74,12 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for dev in devices:
-        ups, sec = benchmark(args.config, dev, args.batch_size, args.frames, args.steps, args.warmup, args.input_size)
+        ups, sec, units = benchmark(args.config, dev, args.batch_size, args.frames, args.steps, args.warmup,
+                                    args.input_size)
         name = torch.cuda.get_device_name() if dev == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+        seg = f", {ups * units:.1f} segments/s ({units} per utterance)" if units > 1 else ""
         print(f"{args.config}: {dev} [{name}] batch {args.batch_size} x {args.frames} frames: "
-              f"{ups:.1f} utterances/s ({args.steps} steps in {sec:.2f} s)")
+              f"{ups:.1f} utterances/s{seg} ({args.steps} steps in {sec:.2f} s)")
 
 
 if __name__ == "__main__":
