@@ -288,3 +288,33 @@ def plot_embedding_map(systems: Sequence[tuple], colourings: Sequence[str], out_
     fig.savefig(out_png, dpi=90)
     plt.close(fig)
     return drawn
+
+
+def plot_band_weights(bands_hz: Sequence[Sequence[float]], groups: Dict[str, Dict], out_png: str | Path, *,
+                      title: str = "", ylabel: str = "attention weight") -> None:
+    """Weights per frequency band, one line (mean +- std band) per group.
+
+    Args:
+        bands_hz: ``[lo, hi]`` of each band.
+        groups: ``{name: {"n": count, "mean": [...], "std": [...]}}`` (ADARL: per gender).
+        out_png: Output PNG.
+        title: Figure title.
+        ylabel: y-axis label.
+    """
+    plt = _pyplot()
+    centers = [(lo + hi) / 2 for lo, hi in bands_hz]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, g in groups.items():
+        m, sd = np.asarray(g["mean"], dtype=float), np.asarray(g["std"], dtype=float)
+        ax.plot(centers, m, marker="o", label=f"{name} (n={g['n']})")
+        ax.fill_between(centers, m - sd, m + sd, alpha=0.2)
+    ax.set_xlabel("frequency band centre (Hz)")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
