@@ -58,6 +58,9 @@ class ADARLEncoder(AbsEncoder):
         domain_pathway: Build the domain pathway and the attention (ADARL); false:
             the backbone.
         attention_reduction: Bottleneck of the attention FC (F -> F / r -> F).
+        input_pool: Average-pool the input maps by ``(freq, time)`` first (not in the
+            paper: a CPU-sized variant, e.g. ``[4, 1]`` keeps 100 of the 400 bins as
+            40 Hz bands).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class ADARLEncoder(AbsEncoder):
         pools: Sequence = ((2, 2), (2, 2), (2, 2), (6, 6)),
         domain_pathway: bool = True,
         attention_reduction: int = 2,
+        input_pool: Sequence[int] = (1, 1),
     ):
         super().__init__()
         if in_channels < 1 or input_size % in_channels:
@@ -84,6 +88,12 @@ class ADARLEncoder(AbsEncoder):
         self.in_channels = int(in_channels)
         self.in_freq = input_size // self.in_channels
         self.num_frames = int(num_frames)
+        self.input_pool = tuple(int(v) for v in input_pool)
+        if len(self.input_pool) != 2 or min(self.input_pool) < 1:
+            raise ValueError(f"adarl encoder: input_pool={list(input_pool)} must be two positive ints")
+        self.pre_pool = (
+            torch.nn.AvgPool2d(self.input_pool, stride=self.input_pool) if self.input_pool != (1, 1) else None
+        )
 
         def stack():
             blocks, c = [], self.in_channels
@@ -93,7 +103,7 @@ class ADARLEncoder(AbsEncoder):
             return torch.nn.ModuleList(blocks)
 
         self.emotion_blocks = stack()
-        freq, time = self.in_freq, self.num_frames
+        freq, time = self.in_freq // self.input_pool[0], self.num_frames // self.input_pool[1]
         for blk in self.emotion_blocks:
             freq, time = blk.output_shape(freq, time)
             if freq < 1 or time < 1:
@@ -157,11 +167,14 @@ class ADARLEncoder(AbsEncoder):
             domain pathway ``domain`` (N, C * F * T') flattened domain maps and
             ``attention`` (N, F) frequency weights.
         """
-        x = self._maps(xs, ilens.long())
-        emo, olens = self._run(self.emotion_blocks, x, ilens.long())
+        x, lens = self._maps(xs, ilens.long()), ilens.long()
+        if self.pre_pool is not None:
+            x = self.pre_pool(x)
+            lens = torch.div(lens, self.input_pool[1], rounding_mode="floor").clamp(min=1)
+        emo, olens = self._run(self.emotion_blocks, x, lens)
         out: Dict[str, torch.Tensor] = {}
         if self.domain_blocks is not None:
-            dom, _ = self._run(self.domain_blocks, x, ilens.long())
+            dom, _ = self._run(self.domain_blocks, x, lens)
             weights = self.attention(dom, olens)
             emo = DomainAwareAttention.embed(emo, weights)
             out["domain"] = dom.flatten(1)

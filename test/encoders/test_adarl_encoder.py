@@ -164,3 +164,13 @@ def test_unknown_gender_is_masked_from_the_domain_loss():
 def test_domain_attach_point_needs_the_domain_pathway():
     with pytest.raises(ValueError, match="attach must be one of"):
         _model(encoder_conf=dict(TINY, num_frames=300, domain_pathway=False))
+
+
+def test_input_pool_shrinks_the_maps_first():
+    enc = ADARLEncoder(1200, num_frames=300, channels=[8, 8, 8, 16], input_pool=[4, 1],
+                       pools=[[2, 2], [2, 2], [2, 2], [3, 6]])
+    assert (enc.out_freq, enc.out_time) == (4, 6) and enc.extra_point_sizes()["domain"] == 32 * 4 * 6
+    out = enc.forward_points(torch.randn(2, 300, 1200), torch.tensor([300, 60]))
+    assert out["hs"].shape == (2, 6, 32) and out["attention"].shape == (2, 4)
+    with pytest.raises(ValueError, match="input_pool"):
+        ADARLEncoder(1200, input_pool=[0, 1])
