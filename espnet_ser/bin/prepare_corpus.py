@@ -14,6 +14,10 @@ Usage:
 ``prepare_<corpus>`` function (see its docstring), e.g. ``classes=all``,
 ``improvised_only=true``, ``types=TS``, ``vocal_channel=all``,
 ``label_file=/x/Evaluation.txt``.  Unknown options are errors.
+``--speakers 03,08,...`` keeps only these native speaker ids: the whole corpus is
+prepared into ``<out-dir>_full`` and the speakers' utterances copied to
+``<out-dir>`` (speaker ids are ``<corpus>_<native id>``); an id the corpus does not
+have is an error, so a typo cannot shrink a protocol.
 
 On success prints ``prepared N utterances (S speakers) in DIR; skipped K (see
 DIR/skipped)`` and exits 0; on an error prints one line and exits 1.
@@ -68,6 +72,10 @@ def get_parser() -> argparse.ArgumentParser:
         "--option", action="append", default=[], metavar="KEY=VALUE",
         help="keyword option of prepare_<corpus> (repeatable), e.g. classes=all",
     )
+    parser.add_argument(
+        "--speakers", default=None, metavar="ID,ID,...",
+        help="keep only these native speaker ids (comma-separated; the full corpus goes to <out-dir>_full)",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -119,6 +127,25 @@ def build_options(corpus: str, subset: Optional[str], options: List[str]) -> Dic
     return kwargs
 
 
+def _prepare_speakers(prepare, corpus: str, args, kwargs: Dict[str, Any]) -> str:
+    """Prepare the whole corpus into ``<out-dir>_full``, then keep ``--speakers`` in ``<out-dir>``.
+
+    Returns the two summary lines (the full corpus with its skipped list, the subset).
+    """
+    from espnet_ser.utils.data_dir import subset_data_dir
+
+    native = [s.strip() for s in args.speakers.split(",") if s.strip()]
+    if not native:
+        raise ValueError(f"--speakers '{args.speakers}': give native speaker ids, e.g. 03,08")
+    full = f"{args.out_dir.rstrip('/')}_full"
+    result = prepare(args.corpus_dir, full, label_map=args.label_map, **kwargs)
+    spks = [f"{corpus}_{s}" for s in native]
+    n = subset_data_dir(full, args.out_dir, spks=spks)
+    logger.info("kept %d utterances of speakers %s: %s -> %s", n, ",".join(native), full, args.out_dir)
+    return (f"{result.summary()}\nkept {n} utterances ({len(spks)} speakers: {','.join(native)}) "
+            f"in {args.out_dir}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; prints errors as one line and returns non-zero."""
     args = get_parser().parse_args(argv)
@@ -134,12 +161,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             "preparing %s from %s into %s (label map: %s, options: %s)",
             corpus, args.corpus_dir, args.out_dir, args.label_map or "packaged", kwargs,
         )
-        result = prepare(args.corpus_dir, args.out_dir, label_map=args.label_map, **kwargs)
+        if args.speakers is None:
+            summary = prepare(args.corpus_dir, args.out_dir, label_map=args.label_map, **kwargs).summary()
+        else:
+            summary = _prepare_speakers(prepare, corpus, args, kwargs)
     except (ValueError, OSError) as exc:
         msg = " ".join(str(exc).split())
         print(f"prepare_corpus.py: error: {msg}", file=sys.stderr)
         return 1
-    print(result.summary())
+    print(summary)
     return 0
 
 

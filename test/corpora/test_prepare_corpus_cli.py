@@ -92,3 +92,24 @@ def test_cli_subset_on_ravdess(tmp_path, capsys):
     assert main(["--corpus", "ravdess", "--corpus-dir", str(tmp_path / "r"),
                  "--out-dir", str(tmp_path / "d"), "--option", "vocal_channel=all"]) == 0
     assert len(read_table(tmp_path / "d" / "wav.scp")) == 2
+
+
+def test_cli_speakers_keeps_listed_speakers_and_rejects_unknown(emodb, tmp_path, capsys):
+    out = tmp_path / "data" / "all"
+    assert main(["--corpus", "emodb", "--corpus-dir", str(emodb), "--out-dir", str(out),
+                 "--speakers", "03,10"]) == 0
+    validate_data_dir(out)
+    assert sorted(set(read_table(out / "utt2spk").values())) == ["emodb_03", "emodb_10"]
+    # The whole corpus (and its skipped list) stays beside it.
+    assert len(read_table(tmp_path / "data" / "all_full" / "utt2spk")) == 3
+    assert "09a01Fa.wav" in (tmp_path / "data" / "all_full" / "skipped").read_text()
+    full = tmp_path / "data" / "all_full"
+    assert capsys.readouterr().out.strip().splitlines() == [
+        f"prepared 3 utterances (3 speakers) in {full}; skipped 1 (see {full}/skipped)",
+        f"kept 2 utterances (2 speakers: 03,10) in {out}"]
+    # A typo is an error, not a smaller protocol.
+    assert main(["--corpus", "emodb", "--corpus-dir", str(emodb), "--out-dir", str(tmp_path / "x"),
+                 "--speakers", "03,99"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "speaker id(s) not in" in err and "emodb_99" in err
+    assert not (tmp_path / "x").exists()

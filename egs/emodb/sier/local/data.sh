@@ -36,22 +36,9 @@ fi
 check_db EMODB || exit 1
 
 out=${datadir}/all
-if [ -z "${speakers}" ]; then
-  log "Preparing Emo-DB: ${EMODB} -> ${out}"
-  python3 -m espnet_ser.bin.prepare_corpus --corpus emodb --corpus-dir "${EMODB}" --out-dir "${out}"
-else
-  full=${datadir}/all_full
-  log "Preparing Emo-DB: ${EMODB} -> ${full}, speakers ${speakers} -> ${out}"
-  python3 -m espnet_ser.bin.prepare_corpus --corpus emodb --corpus-dir "${EMODB}" --out-dir "${full}"
-  mkdir -p "${datadir}"
-  spk_list=${datadir}/all.spk
-  : > "${spk_list}"
-  for s in ${speakers//,/ }; do
-    # Speaker ids are <corpus>_<native id> (CONTRIBUTING.md).
-    echo "emodb_${s}" >> "${spk_list}"
-  done
-  # Unknown speakers are an error (no --allow-missing): a typo must not shrink the protocol.
-  rm -rf "${out}"
-  utils/subset_data_dir.sh --spk-list "${spk_list}" "${full}" "${out}"
-fi
+# --speakers: the whole corpus goes to ${out}_full, the speakers' utterances to ${out};
+# an unknown speaker is an error (a typo must not shrink the protocol).
+log "Preparing Emo-DB: ${EMODB} -> ${out}${speakers:+ (speakers ${speakers})}"
+python3 -m espnet_ser.bin.prepare_corpus --corpus emodb --corpus-dir "${EMODB}" --out-dir "${out}" \
+  ${speakers:+--speakers "${speakers}"}
 log "Prepared $(wc -l < "${out}/utt2spk") utterances of $(wc -l < "${out}/spk2utt") speakers in ${out}"

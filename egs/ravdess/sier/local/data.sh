@@ -62,23 +62,9 @@ else
 fi
 
 out=${datadir}/all
-if [ -z "${speakers}" ]; then
-  log "Preparing RAVDESS speech: ${corpus_dir} -> ${out}"
-  python3 -m espnet_ser.bin.prepare_corpus --corpus ravdess --corpus-dir "${corpus_dir}" \
-    --out-dir "${out}" --subset speech
-else
-  full=${datadir}/all_full
-  log "Preparing RAVDESS speech: ${corpus_dir} -> ${full}, actors ${speakers} -> ${out}"
-  python3 -m espnet_ser.bin.prepare_corpus --corpus ravdess --corpus-dir "${corpus_dir}" \
-    --out-dir "${full}" --subset speech
-  mkdir -p "${datadir}"
-  spk_list=${datadir}/all.spk
-  : > "${spk_list}"
-  for s in ${speakers//,/ }; do
-    echo "ravdess_${s}" >> "${spk_list}"
-  done
-  # Unknown speakers are an error (no --allow-missing): a typo must not shrink the protocol.
-  rm -rf "${out}"
-  utils/subset_data_dir.sh --spk-list "${spk_list}" "${full}" "${out}"
-fi
+# --speakers: the whole corpus goes to ${out}_full, the actors' utterances to ${out};
+# an unknown actor is an error (a typo must not shrink the protocol).
+log "Preparing RAVDESS speech: ${corpus_dir} -> ${out}${speakers:+ (actors ${speakers})}"
+python3 -m espnet_ser.bin.prepare_corpus --corpus ravdess --corpus-dir "${corpus_dir}" \
+  --out-dir "${out}" --subset speech ${speakers:+--speakers "${speakers}"}
 log "Prepared $(wc -l < "${out}/utt2spk") utterances of $(wc -l < "${out}/spk2utt") speakers in ${out}"
