@@ -19,7 +19,8 @@ dir, its J-th contiguous chunk of utterances) and writes to ``--out-dir``:
 * ``utt2num_frames.J``: ``utt T``;
 * ``skipped.J``: ``utt reason`` for utterances that gave no features (unreadable
   or empty audio, too short for one frame, non-finite values, empty text);
-* ``extract.J.json``: counts, feature dim, the resolved config, the seconds
+* ``extract.J.json``: counts (skip reasons; ``converted``: written files that were
+  downmixed to mono or resampled), feature dim, the resolved config, the seconds
   spent in the extraction loop and a hash of the options and inputs. A job whose outputs exist with the same hash is not
   redone (delete the json to force it).
 
@@ -177,7 +178,10 @@ def run_job(
     from espnet_ser.features.audio import AudioError, load_audio, resample
 
     name, conf = load_feats_conf(feats_conf)
-    extractor = build_extractor(name, conf)
+    try:
+        extractor = build_extractor(name, conf)
+    except (TypeError, ValueError) as exc:  # unknown key or bad value: name the file
+        raise ValueError(f"{feats_conf}: {exc}") from exc
     resolved = extractor.get_config()
     kind = extractor.input_kind
     utts = utterance_list(data_dir, kind)
@@ -211,6 +215,8 @@ def run_job(
     num_frames: Dict[str, int] = {}
     skipped: Dict[str, str] = {}
     reasons: Dict[str, int] = collections.Counter()
+    # Written, but not as stored: downmixed to mono or resampled (counted, never silent).
+    converted: Dict[str, int] = collections.Counter()
     dim: Optional[int] = None
 
     def skip(utt: str, kind_: str, msg: str) -> None:
@@ -240,9 +246,14 @@ def run_job(
                     feats = extractor(value)
                 else:
                     # The file's own rate first (min_source_rate), then the extractor's.
-                    wav, sr = load_audio(value, segment=segment, utt_id=utt)
+                    src: dict = {}
+                    wav, sr = load_audio(value, segment=segment, utt_id=utt, info=src)
                     extractor.check_source_rate(sr)
+                    conv = []
+                    if src["channels"] > 1:
+                        conv.append(f"downmixed from {src['channels']} channels")
                     if extractor.sample_rate is not None and sr != extractor.sample_rate:
+                        conv.append(f"resampled {sr} -> {extractor.sample_rate} Hz")
                         wav, sr = resample(wav, sr, extractor.sample_rate), extractor.sample_rate
                     feats = extractor(wav, sr)
             except (AudioError, ExtractionError) as exc:
@@ -262,6 +273,8 @@ def run_job(
                 continue
             writer[utt] = feats.astype(np.float32, copy=False)
             num_frames[utt] = int(feats.shape[0])
+            if what != "text":
+                converted.update(conv)
         bar.close()
 
     write_table(out_dir / f"utt2num_frames.{job}", num_frames)
@@ -270,13 +283,14 @@ def run_job(
         "job": job, "hash": digest, "name": name, "conf": resolved,
         "output_dim": extractor.output_dim, "frame_shift": extractor.frame_shift,
         "sample_rate": extractor.sample_rate, "n_in": len(utts), "written": len(num_frames),
-        "skipped": len(skipped), "reasons": dict(reasons),
+        "skipped": len(skipped), "reasons": dict(reasons), "converted": dict(converted),
         # Loading + extraction + writing, without start-up and model loading.
         "extract_seconds": round(time.perf_counter() - t_start, 3),
     }
     marker.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     print(f"{PROG}: job {job}: {len(utts)} in, {len(num_frames)} written, {len(skipped)} skipped "
-          f"(reasons: {_reason_summary(reasons)})", file=sys.stderr)
+          f"(reasons: {_reason_summary(reasons)}); converted: {_reason_summary(converted)}",
+          file=sys.stderr)
     return summary
 
 
@@ -313,6 +327,7 @@ def merge_jobs(
     frames: Dict[str, str] = {}
     skipped: Dict[str, str] = {}
     reasons: Dict[str, int] = collections.Counter()
+    converted: Dict[str, int] = collections.Counter()
     first = None
     for j in range(1, nj + 1):
         marker = out_dir / f"extract.{j}.json"
@@ -346,6 +361,8 @@ def merge_jobs(
             table.update(part)
         for k, v in info["reasons"].items():
             reasons[k] += v
+        for k, v in info.get("converted", {}).items():
+            converted[k] += v
 
     utts = set(utterance_list(data_dir, EXTRACTORS[name].input_kind))
     if set(scp) != set(frames):
@@ -370,9 +387,10 @@ def merge_jobs(
                 f"frame_shift {first['frame_shift']}, sample_rate {first['sample_rate']}\n")
         yaml.safe_dump({"name": name, "conf": first["conf"]}, f, sort_keys=False)
     summary = {"n_in": len(utts), "written": len(scp), "skipped": len(skipped), "reasons": dict(reasons),
-               "output_dim": first["output_dim"]}
+               "converted": dict(converted), "output_dim": first["output_dim"]}
     print(f"{PROG}: merge: {len(utts)} in, {len(scp)} written, {len(skipped)} skipped "
-          f"(reasons: {_reason_summary(reasons)}) -> {out_dir}/feats.scp", file=sys.stderr)
+          f"(reasons: {_reason_summary(reasons)}); converted: {_reason_summary(converted)} "
+          f"-> {out_dir}/feats.scp", file=sys.stderr)
     if utts and len(skipped) > max_skip_frac * len(utts):
         raise ValueError(
             f"{len(skipped)} of {len(utts)} utterances skipped (> --max-skip-frac {max_skip_frac}); "

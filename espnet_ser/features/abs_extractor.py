@@ -113,6 +113,16 @@ class AbsExtractor(ABC):
             )
 
     @staticmethod
+    def _check_window(wav: np.ndarray, sr: int, win_length: int, what: str) -> None:
+        """Raise :class:`ExtractionError` ("too short") when ``wav`` is shorter than one
+        analysis window: librosa would pad it and return frames of padding (Kaldi gives none)."""
+        if wav.shape[0] < win_length:
+            raise ExtractionError(
+                f"{what}: {wav.shape[0] / sr:.3f} s of audio is shorter than one "
+                f"{win_length / sr:.3f} s analysis window", kind="too short"
+            )
+
+    @staticmethod
     def _finish(feats: np.ndarray, what: str) -> np.ndarray:
         """Return ``feats`` as (T, D) float32, raising ExtractionError when empty."""
         feats = np.ascontiguousarray(feats, dtype=np.float32)

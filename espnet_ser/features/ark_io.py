@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Iterator, Mapping, Tuple, Union
@@ -95,12 +96,21 @@ class ArkWriter:
                 f"numpy array, got {type(array).__name__} "
                 f"with shape {getattr(array, 'shape', None)}"
             )
-        self._ark.write((key + " ").encode("utf-8"))
-        offset = self._ark.tell()
-        kaldiio.matio.write_array(self._ark, np.ascontiguousarray(array))
-        self._ark.flush()
-        self._scp.write(f"{key} {self._ark_name}:{offset}\n")
-        self._scp.flush()
+        try:
+            self._ark.write((key + " ").encode("utf-8"))
+            offset = self._ark.tell()
+            kaldiio.matio.write_array(self._ark, np.ascontiguousarray(array))
+            self._ark.flush()
+            self._scp.write(f"{key} {self._ark_name}:{offset}\n")
+            self._scp.flush()
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise OSError(
+                errno.ENOSPC,
+                f"No space left on device while writing {self.ark_tmp} (utterance {key}): free "
+                "space there or write the features to a larger disk (ser.sh --dumpdir)",
+            ) from exc
         self._keys.add(key)
 
     def __len__(self) -> int:
@@ -120,9 +130,12 @@ class ArkWriter:
         """Close WITHOUT renaming: the ``.tmp`` files keep the valid prefix."""
         if self._closed:
             return
-        self._ark.close()
-        self._scp.close()
         self._closed = True
+        for f in (self._ark, self._scp):
+            try:
+                f.close()
+            except OSError:  # e.g. a full disk refusing the buffered tail: the error that
+                pass         # stopped the writer is the one to report
 
     def __enter__(self) -> "ArkWriter":
         return self

@@ -77,6 +77,7 @@ def load_audio(
     sample_rate: Optional[int] = None,
     segment: Optional[Tuple[float, float]] = None,
     utt_id: Optional[str] = None,
+    info: Optional[dict] = None,
 ) -> Tuple[np.ndarray, int]:
     """Load one wav.scp entry as float32 mono.
 
@@ -85,6 +86,8 @@ def load_audio(
         sample_rate: Target rate in Hz; ``None`` keeps the file's rate.
         segment: ``(start, end)`` in seconds; ``end < 0`` means to the end.
         utt_id: Utterance id used in error messages.
+        info: If given, filled with the source's ``channels`` and native
+            ``sample_rate`` (so a caller can count downmixed and resampled files).
 
     Returns:
         ``(wav (N,) float32, sr)`` with ``sr == sample_rate`` when it is given.
@@ -112,13 +115,18 @@ def load_audio(
     else:
         if not os.path.isfile(spec):
             raise AudioError(f"{name}: file not found", kind="file not found")
+        if os.path.getsize(spec) == 0:
+            raise AudioError(f"{name}: empty file (0 bytes)", kind="empty file")
+        if not os.access(spec, os.R_OK):
+            raise AudioError(f"{name}: permission denied (not readable by this user)",
+                             kind="permission denied")
         try:
             if segment is None:
                 data, sr = sf.read(spec, dtype="float32", always_2d=False)
             else:
                 start, end = segment
-                info = sf.info(spec)
-                sr, frames = info.samplerate, info.frames
+                header = sf.info(spec)
+                sr, frames = header.samplerate, header.frames
                 first = int(round(start * sr))
                 last = frames if end < 0 else min(int(round(end * sr)), frames)
                 if first >= frames or last <= first:
@@ -133,7 +141,10 @@ def load_audio(
         except Exception as exc:  # LibsndfileError (corrupt header, unknown format)
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise AudioError(f"{name}: unreadable audio: {msg}") from exc
-    data = to_mono(np.asarray(data, dtype=np.float32))
+    data = np.asarray(data, dtype=np.float32)
+    if info is not None:
+        info.update(channels=1 if data.ndim == 1 else int(data.shape[1]), sample_rate=int(sr))
+    data = to_mono(data)
     if data.size == 0:
         raise AudioError(f"{name}: empty audio (0 samples)", kind="empty audio")
     if sample_rate is not None and sr != sample_rate:

@@ -76,6 +76,7 @@ class FbankExtractor(AbsExtractor):
         import librosa
 
         self._check_sr(sr)
+        self._check_window(wav, sr, self.win_length, "fbank")
         mel = librosa.feature.melspectrogram(
             y=wav,
             sr=self.fs,

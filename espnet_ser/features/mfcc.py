@@ -84,6 +84,7 @@ class MFCCExtractor(AbsExtractor):
         import librosa  # local: librosa's import (numba) is slow
 
         self._check_sr(sr)
+        self._check_window(wav, sr, self.win_length or self.n_fft, "mfcc")
         if self.trim_top_db is not None:
             trimmed, _ = librosa.effects.trim(
                 wav, top_db=self.trim_top_db, frame_length=self.n_fft, hop_length=self.hop_length

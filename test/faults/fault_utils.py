@@ -93,6 +93,11 @@ def copy_recipe(root: Path, recipe: str = "mini_ser/ser1") -> Path:
                     dirs_exist_ok=True)
     if not (root / "utils").exists():
         shutil.copytree(REPO / "utils", root / "utils", symlinks=True)
+    venv = REPO / "tools" / "venv"
+    if (venv / "bin" / "python").exists() and not (root / "tools" / "venv").exists():
+        # path.sh activates it, here and in cluster jobs (whose login shells reset PATH).
+        (root / "tools").mkdir(parents=True, exist_ok=True)
+        (root / "tools" / "venv").symlink_to(venv)
     dst = root / "egs" / recipe
     shutil.copytree(REPO / "egs" / recipe, dst, symlinks=True, ignore=ignore)
     return dst

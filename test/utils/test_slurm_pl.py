@@ -4,9 +4,7 @@ The cluster tests need slurm-wlm and munge (.ci/apt_packages.txt); the
 fixture starts the daemons with .ci/start_clusters.sh when they are down.
 """
 
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -106,45 +104,4 @@ def test_max_jobs_run(slurm_cluster, tmp_path, conf, joblog):
     assert joblog.overlap(stamps) == 1
 
 
-@pytest.mark.cluster
-def test_cancelled_task_is_reported(slurm_cluster, tmp_path, conf):
-    proc = subprocess.Popen([str(SLURM_PL), "--config", str(conf), "JOB=1:2", "log/c.JOB.log",
-                             "sleep", "120"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        script = tmp_path / "log/q/c.sh"
-        job = None
-        for _ in range(60):  # find our job by its name once it is submitted
-            time.sleep(0.5)
-            out = subprocess.run(["squeue", "-h", "-n", "c", "-o", "%F %Z"],
-                                 capture_output=True, text=True).stdout.split()
-            if script.exists() and len(out) >= 2 and out[1] == str(tmp_path):
-                job = out[0]
-                break
-        assert job, "slurm.pl did not submit within 30 s"
-        subprocess.run(["scancel", job], check=True)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=10)
-    assert proc.returncode == 1
-    assert err.startswith("slurm.pl: 2 / 2 failed, log is in log/c.1.log (CANCELLED"), err
-    assert f"Slurm job {job}_1" in err
-    log = (tmp_path / "log/c.1.log").read_text()
-    assert log.startswith("# sleep 120\n# Started at ") or "CANCELLED" in log
-    assert "# Ended" not in log and "failed: CANCELLED" in log
-
-
-@pytest.mark.cluster
-@pytest.mark.slow
-def test_time_limit_kill_is_reported(slurm_cluster, tmp_path, conf):
-    # Slurm's time granularity is one minute: --time 1 kills after 60-90 s.
-    start = time.time()
-    res = slurm_pl("--config", conf, "--time", "1", "log/t.log", "sleep", "150", cwd=tmp_path,
-                   timeout=170)
-    assert res.returncode == 1
-    assert res.stderr.startswith("slurm.pl: 1 / 1 failed, log is in log/t.log (TIMEOUT"), \
-        res.stderr
-    assert time.time() - start < 150
-    assert "failed: TIMEOUT" in (tmp_path / "log/t.log").read_text()
+# A job cancelled (scancel) or killed for time (TIMEOUT): test/faults/test_fault_jobs.py.

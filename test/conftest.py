@@ -1,4 +1,7 @@
-"""Fixtures for the tests of the job layer (utils/*.pl, utils/parse_options.sh).
+"""Fixtures shared by the tests: the job layer (utils/*.pl) and the clusters.
+
+Here (not in test/utils/) so that test/utils and the fault matrix (test/faults) both
+get the cluster fixtures and the job-log helpers.
 
 The cluster fixtures use the real schedulers: they call
 ``.ci/start_clusters.sh`` when the daemons are not up (so a plain ``pytest``
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 UTILS = REPO / "utils"
 START = REPO / ".ci" / "start_clusters.sh"
 PACKAGES = REPO / ".ci" / "apt_packages.txt"
