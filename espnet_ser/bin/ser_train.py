@@ -15,7 +15,9 @@ Usage (from a recipe directory)::
 All ESPnet trainer options work (``--ngpu``, ``--resume``, ``--max_epoch``,
 ``--keep_nbest_models``, ``--use_amp``, ``--best_model_criterion valid ua max``).
 A NaN/inf training loss stops training with a one-line error naming the step;
-the checkpoints of the last finished epoch in ``--output_dir`` are kept.
+the checkpoints of the last finished epoch in ``--output_dir`` are kept. A key of
+``--config`` that no option has is a one-line error naming the file, the key and
+the nearest option (instead of ESPnet's whole usage).
 """
 
 import logging
@@ -42,18 +44,54 @@ def _git_hash() -> str:
         return "unknown"
 
 
+def check_config_keys(argv: List[str]) -> Optional[str]:
+    """The one-line error for a ``--config`` key that no option has, else None.
+
+    ESPnet rejects such a key too, but after printing its whole usage (hundreds of
+    lines); this names the file, the key and the nearest option.
+    """
+    import difflib
+
+    import yaml
+
+    path = None
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            path = argv[i + 1]
+        elif arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+    if not path or not Path(path).is_file():
+        return None  # ESPnet's own error for a missing file
+    with open(path, encoding="utf-8") as f:
+        conf = yaml.safe_load(f)
+    if not isinstance(conf, dict):
+        return None
+    known = {a.dest for a in SERTask.get_parser()._actions}
+    for key in conf:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            return (f"ser_train: error: {path}: unknown key '{key}' ({hint}python -m "
+                    "espnet_ser.bin.ser_train --print_config lists every key)")
+    return None
+
+
 def main(cmd: Optional[List[str]] = None) -> None:
-    """Run ``SERTask.main`` and turn a non-finite loss into a one-line error."""
+    """Run ``SERTask.main``; an unknown config key or a non-finite loss is a one-line error."""
     logging.getLogger("espnet_ser").info(
         f"espnet_ser {espnet_ser.__version__} (git {_git_hash()})"
     )
+    bad_key = check_config_keys(sys.argv[1:] if cmd is None else list(cmd))
+    if bad_key:
+        print(bad_key, file=sys.stderr)
+        sys.exit(2)
     try:
         SERTask.main(cmd=cmd)
     except NonFiniteLossError as e:
         print(
             f"ser_train: error: {e}; training stopped, the checkpoints of the last "
-            "finished epoch in --output_dir are kept (lower the learning rate or set "
-            "--grad_clip, then rerun with --resume true)",
+            "finished epoch in --output_dir are kept (check those utterances' features, "
+            "lower the learning rate or set --grad_clip, then rerun with --resume true)",
             file=sys.stderr,
         )
         sys.exit(1)
