@@ -83,7 +83,7 @@ def load_model(train_config, model_file, device: str = "cpu"):
             raise FileNotFoundError(f"ser_inference: {what} {f} not found")
     with open(train_config, encoding="utf-8") as f:
         args = argparse.Namespace(**yaml.safe_load(f))
-    state = torch.load(model_file, map_location=device, weights_only=False)
+    state = torch.load(model_file, map_location=device, weights_only=True)
     if getattr(args, "normalize", None) == "global_mvn":
         # The statistics are the checkpoint's buffers (normalize.mean/std); the
         # training stats file need not exist here: build from a placeholder.

@@ -22,8 +22,10 @@
 
 import argparse
 import dataclasses
+import datetime
 import logging
 
+import numpy as np
 import torch
 from espnet2.torch_utils.device_funcs import to_device
 from espnet2.train.trainer import Trainer, TrainerOptions
@@ -37,6 +39,13 @@ class SERTrainerOptions(TrainerOptions):
     """ESPnet's trainer options plus the adversary's extra steps."""
 
     adversary_steps: int
+
+
+_np_core = getattr(np, "_core", None) or np.core
+# What ESPnet's reporter pickles besides tensors (numpy scalars and their dtypes, timings).
+_CHECKPOINT_SAFE_GLOBALS = [_np_core.multiarray.scalar, np.dtype, datetime.timedelta] + sorted(
+    {type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.bool_)},
+    key=lambda c: c.__name__)
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -67,7 +76,10 @@ class SERTrainer(Trainer):
         (optimizer 2 holds the adversaries) cannot be continued: say so instead
         of torch's parameter-group size error.
         """
-        states = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        # weights_only: tensors, containers and the numpy scalars of ESPnet's reporter only.
+        # (ESPnet's Trainer.resume, below, then loads the same file with weights_only=False.)
+        with torch.serialization.safe_globals(_CHECKPOINT_SAFE_GLOBALS):
+            states = torch.load(checkpoint, map_location="cpu", weights_only=True)
         saved = [[len(g["params"]) for g in o["param_groups"]] for o in states.get("optimizers", [])]
         now = [[len(g["params"]) for g in o.param_groups] for o in optimizers]
         if saved != now:
