@@ -76,6 +76,14 @@ def test_label_outside_inventory_stage3(tmp_path):
             "the inventory (both -1)") in res.stderr
     assert read_table(tmp_path / "out" / "emotion.int") == {"b-1": "0", "b-2": "-1"}
     assert (tmp_path / "labels" / "emotions.txt").read_text() == "ang\nsad\n"
+    # Stage 6 scores against the inventory the model was trained with: it refuses the label.
+    (tmp_path / "posteriors").write_text("b-1 0.9 0.1\nb-2 0.2 0.8\n")
+    res = cli("score", "--posteriors", tmp_path / "posteriors", "--labels",
+              tmp_path / "labels" / "emotions.txt", "--data-dir", test, "--out-dir", tmp_path / "score")
+    assert res.returncode == 1, tail(res)
+    assert res.stderr.strip().splitlines()[-1].endswith(
+        f"{test}/utt2emo: label(s) ['sur'] not in the label inventory ['ang', 'sad'] (e.g. ['b-2']); "
+        "score with the inventory the model was trained with, or fix the label mapping"), tail(res)
 
 
 def test_duplicate_utterance_ids_across_corpora(tmp_path):
