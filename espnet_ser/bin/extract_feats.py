@@ -339,7 +339,7 @@ def merge_jobs(
         if info["name"] != name or any(
             json.dumps(info["conf"].get(k), default=str) != json.dumps(list(v) if isinstance(v, tuple) else v,
                                                                         default=str)
-            for k, v in conf.items()
+            for k, v in conf.items() if v is not None  # null = the extractor's default, resolved in the job
         ):
             raise ValueError(
                 f"{marker}: job {j} used {info['name']} {info['conf']}, which differs from "

@@ -133,6 +133,19 @@ def test_text_extractor_reads_text_and_skips_empty(tmp_path, capsys):
     assert sorted(feats) == ["s1-u0", "s1-u2"] and feats["s1-u0"].shape[1] == 1
 
 
+def test_merge_accepts_null_options_resolved_by_the_job(tmp_path, capsys):
+    """model_path: null (the packaged sentence model) is resolved to a path in the job: merge accepts it."""
+    wavs = tmp_path / "w"
+    utts = {f"s1-u{i}": ("s1", write_wav(wavs / f"{i}.wav", 16000, 0.1)) for i in range(2)}
+    d = make_data_dir(tmp_path / "data", utts, text={"s1-u0": "hello there", "s1-u1": "<unk>"})
+    conf = _conf(tmp_path, "name: sentence_embedding\nconf: {model_path: null, device: cpu}\n")
+    out = tmp_path / "dump"
+    assert _run("--feats-conf", conf, "--data-dir", d, "--out-dir", out, "--no-progress") == 0
+    assert _run("--merge", "--nj", "1", "--feats-conf", conf, "--data-dir", d, "--out-dir", out,
+                "--max-skip-frac", "0.6") == 0
+    assert "empty transcript: 1" in capsys.readouterr().err  # <unk> = empty transcript: accounted skip
+
+
 def test_bad_config_is_one_line_error(tiny_corpus, tmp_path, capsys):
     conf = _conf(tmp_path, "name: mfcc\nconf: {n_mfc: 3}\n")
     assert _run("--feats-conf", conf, "--data-dir", tiny_corpus, "--out-dir", tmp_path / "o") == 1
