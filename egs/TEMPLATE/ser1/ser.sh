@@ -91,7 +91,8 @@ run_args=$(printf ' %q' "$0" "$@")
 [ -n "${protocol}" ] || { echo "$0: --protocol is required (e.g. --protocol emodb_l2so)" >&2; exit 1; }
 [ "${stage}" -le "${stop_stage}" ] || { echo "$0: --stage ${stage} is after --stop_stage ${stop_stage}: nothing would run (give --stop_stage ${stage} or more)" >&2; exit 1; }
 [ -f "${feats_conf}" ] || { echo "$0: --feats_conf ${feats_conf}: no such file (see conf/feats/)" >&2; exit 1; }
-[ -f "${train_config}" ] || { echo "$0: --train_config ${train_config}: no such file (see conf/)" >&2; exit 1; }
+# Only training needs the config (svm.sh runs stage 2 through this script with the defaults).
+[ "${stop_stage}" -lt 4 ] || [ -f "${train_config}" ] || { echo "$0: --train_config ${train_config}: no such file (see conf/)" >&2; exit 1; }
 case "${norm}" in global|utterance|speaker|none) ;;
   *) echo "$0: --norm ${norm}: must be global, utterance, speaker or none" >&2; exit 1 ;; esac
 
