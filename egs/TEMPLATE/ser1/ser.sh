@@ -378,6 +378,10 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
   [ -z "${baseline_tag}" ] || opts+=(--baseline "${expdir}/${baseline_tag}")
   [ -z "${paper_table}" ] || opts+=(--paper-table "${paper_table}")
   python3 -m espnet_ser.bin.report --exp-dir "${exp}" --out RESULTS.md "${opts[@]}"
+  # AT-Fusion models (Lian et al.): mean modality weight per fold and emotion, plotted.
+  if compgen -G "${exp}/seed*/fold*/decode_test/alpha" > /dev/null; then
+    python3 -m espnet_ser.bin.plot_modality_weights --exp-dir "${exp}" --fold-root "${foldroot}"
+  fi
 fi
 
 if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
