@@ -1,0 +1,1 @@
+../../sier/local/data.sh

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Recipe emodb/adarl: adaptive domain-aware representation learning (ADARL, Fan et al.) on the
+# real Emo-DB, 7 classes: leave-one-speaker-out (10 folds) and, on the same features, the 5-fold
+# emodb_l2so protocol of egs/emodb/sier, so both Emo-DB recipes share one table.  README.md.
+#
+#   ./run.sh                                  # CPU-sized models (conf/tuning/*_cpu.yaml), both protocols
+#   ./run.sh --train_config conf/train.yaml --baseline_config conf/tuning/train_backbone.yaml \
+#            --extra_configs "" --ngpu 1      # the paper-sized models (a GPU: see README.md)
+#   ./run.sh --help                           # every option, with this recipe's defaults
+# The options below are the recipe's defaults: ./ser.sh takes the last value of a repeated
+# option, so the command line wins.
+set -euo pipefail
+
+opts=(
+  --protocol emodb_loso                # 10 folds; dev = 1 male + 1 female of the other speakers
+  --feats_conf conf/feats/multiwin_logspec.yaml   # 20/30/40 ms Hamming, 10 ms, 0-4 kHz: 3 x 400
+  --norm global                        # z-score with the fold's training statistics (in the model)
+  --train_config conf/tuning/train_adarl_cpu.yaml
+  --baseline_config conf/tuning/train_backbone_cpu.yaml  # emotion pathway only, for the paired test
+  --extra_configs "domain_invariant_cpu:conf/tuning/train_domain_invariant_cpu.yaml:baseline_tag=train_backbone_cpu_multiwin_logspec_global
+                   adarl_no_center_cpu:conf/tuning/train_no_center_cpu.yaml:baseline_tag=train_backbone_cpu_multiwin_logspec_global
+                   backbone_cpu_l2so:conf/tuning/train_backbone_cpu.yaml:protocol=emodb_l2so
+                   adarl_cpu_l2so:conf/tuning/train_adarl_cpu.yaml:protocol=emodb_l2so,baseline_tag=backbone_cpu_l2so"
+  --seeds "0 1 2"
+  --nj 2
+  --paper_table conf/paper_results.yaml
+)
+./ser.sh "${opts[@]}" "$@"
