@@ -21,7 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "egs" / "iemocap" / "dann"
-TINY_TREE = "--utts_per_speaker 4 --dialogs_per_session 2 --duration 0.6,1.0"
+TINY_TREE = "--utts_per_speaker 8 --dialogs_per_session 2 --duration 0.6,1.0"
 
 
 def _copy(root: Path) -> Path:
@@ -50,7 +50,7 @@ def _tail(res, n=3000) -> str:
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     recipe = _copy(tmp_path_factory.mktemp("iemocap_dann"))
-    res = _run(["./run.sh", "--folds", "TS_1234", "--seeds", "0", "--nj", "1",
+    res = _run(["./run.sh", "--folds", "TS_1234", "--seeds", "0", "--nj", "1", "--probe_sets", "test",
                 "--local_data_opts", TINY_TREE, "--train_args", "--max_epoch 1"], recipe, timeout=900)
     return recipe, res
 
