@@ -21,7 +21,12 @@ with the deep path (variance floored: a constant dimension becomes 0).
 Classifier: ``sklearn.svm.LinearSVC`` (one-vs-rest, squared hinge,
 ``class_weight="balanced"`` by default because UA is the main metric),
 trained on the training set only with the C chosen on dev by UA (ties go to
-the smaller C).  LinearSVC gives no probabilities: ``--posteriors onehot``
+the smaller C).  The C grid is walked upwards and stops once dev UA has been
+below its best for ``--patience`` consecutive values (default 2): larger C
+means slower LinearSVC fits (minutes per fold at C = 1 on RAVDESS-sized folds)
+and, past the peak, over-fitting.  ``--solver`` picks another linear
+classifier for the same search (forced dual/primal LinearSVC, SGD on the
+hinge loss, logistic regression); ``tools/benchmark_svm.py`` times them per fold.  LinearSVC gives no probabilities: ``--posteriors onehot``
 (default) writes 1 for the SVM's decision and 0 elsewhere; ``softmax`` writes
 the softmax of the decision scores (same argmax; NOT calibrated probabilities).
 
@@ -30,7 +35,8 @@ Outputs in ``--out-dir``:
                    features, in the order of ``labels.txt``
     labels.txt     the class order (``--emotions`` inventory, or the sorted
                    training labels)
-    svm.json       options, dev UA/WA per C, chosen C, counts, versions
+    svm.json       options, dev UA/WA and seconds per C tried, chosen C, counts,
+                   seconds for the whole fold, versions
     skipped        ``<set>:<utt> <reason>`` for every utterance left out
 
 Example:
@@ -49,6 +55,7 @@ import json
 import logging
 import math
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +73,7 @@ logger = logging.getLogger("espnet_ser.bin.svm_baseline")
 NORM_MODES = ("speaker", "global", "none")
 POSTERIOR_MODES = ("onehot", "softmax")
 DEFAULT_C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+SOLVERS = ("linearsvc", "linearsvc_dual", "linearsvc_primal", "sgd", "logreg")
 
 
 @dataclass
@@ -204,18 +212,37 @@ def normalise(sets: Sequence[FeatureSet], mode: str) -> List[np.ndarray]:
     raise ValueError(f"svm_baseline: --norm {mode!r}; choose one of {NORM_MODES}")
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float, class_weight, seed: int, max_iter: int):
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
+def _classifier(solver: str, c: float, class_weight, seed: int, max_iter: int, n: int):
+    """The linear classifier of ``solver`` with complexity ``c`` (see ``SOLVERS``)."""
+    if solver in ("linearsvc", "linearsvc_dual", "linearsvc_primal"):
+        from sklearn.svm import LinearSVC
 
-    clf = LinearSVC(
-        C=c, class_weight=class_weight, dual="auto", max_iter=max_iter, random_state=seed
-    )
+        dual = {"linearsvc": "auto", "linearsvc_dual": True, "linearsvc_primal": False}[solver]
+        return LinearSVC(C=c, class_weight=class_weight, dual=dual, max_iter=max_iter,
+                         random_state=seed)
+    if solver == "sgd":
+        from sklearn.linear_model import SGDClassifier
+
+        # The same objective as the hinge SVM: alpha = 1 / (C n).
+        return SGDClassifier(loss="hinge", alpha=1.0 / (c * n), class_weight=class_weight,
+                             max_iter=max_iter, tol=1e-4, random_state=seed)
+    if solver == "logreg":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=c, class_weight=class_weight, max_iter=max_iter)
+    raise ValueError(f"svm_baseline: --solver {solver!r}; choose one of {SOLVERS}")
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float, class_weight, seed: int, max_iter: int,
+         solver: str = "linearsvc"):
+    from sklearn.exceptions import ConvergenceWarning
+
+    clf = _classifier(solver, c, class_weight, seed, max_iter, x.shape[0])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(x, y)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        logger.warning("LinearSVC(C=%g) did not converge in %d iterations", c, max_iter)
+        logger.warning("%s(C=%g) did not converge in %d iterations", solver, c, max_iter)
     return clf
 
 
@@ -257,6 +284,8 @@ def run_svm_baseline(
     seed: int = 0,
     max_iter: int = 10000,
     ref: str = "utt2emo",
+    solver: str = "linearsvc",
+    patience: int = 2,
 ) -> dict:
     """Train the SVM baseline and write test posteriors.
 
@@ -275,6 +304,10 @@ def run_svm_baseline(
         seed: Random state of LinearSVC.
         max_iter: Iteration limit of LinearSVC (a warning is logged when hit).
         ref: Label table of the data directories (``utt2emo``, ``utt2arousal``, ...).
+        solver: Linear classifier (``SOLVERS``; default LinearSVC, dual or primal as
+            scikit-learn's ``dual="auto"`` picks).
+        patience: The C path (ascending) stops once dev UA has been below its best
+            for this many consecutive values (0: try every C).
 
     Returns:
         The summary written to ``svm.json`` (chosen C, dev scores per C,
@@ -293,6 +326,11 @@ def run_svm_baseline(
         )
     if max_iter < 1:
         raise ValueError(f"svm_baseline: --max-iter {max_iter} must be >= 1")
+    if solver not in SOLVERS:
+        raise ValueError(f"svm_baseline: --solver {solver!r}; choose one of {SOLVERS}")
+    if patience < 0:
+        raise ValueError(f"svm_baseline: --patience {patience} must be >= 0")
+    t_start = time.perf_counter()
     if (dev_feats is None) != (dev_dir is None):
         raise ValueError("svm_baseline: give both --dev-feats and --dev-dir, or neither")
     c_grid = sorted(set(float(c) for c in c_grid))
@@ -361,18 +399,27 @@ def run_svm_baseline(
         x_dev = normed[1][dev_rows]
         y_dev = np.array([index[dev.labels[i]] for i in dev_rows])
         for c in c_grid:
-            clf = _fit(x_train, y_train, c, cw, seed, max_iter)
+            t0 = time.perf_counter()
+            clf = _fit(x_train, y_train, c, cw, seed, max_iter, solver)
             pred = _decision_matrix(clf, x_dev, len(classes)).argmax(axis=1)
             wa, ua = wa_ua(y_dev, pred)
-            dev_scores.append({"c": c, "ua": ua, "wa": wa})
-            logger.info("C=%g: dev UA %.4f WA %.4f", c, ua, wa)
+            seconds = round(time.perf_counter() - t0, 3)
+            dev_scores.append({"c": c, "ua": ua, "wa": wa, "seconds": seconds})
+            logger.info("C=%g: dev UA %.4f WA %.4f (%.2f s)", c, ua, wa, seconds)
+            best_ua = max(d["ua"] for d in dev_scores)
+            if patience and len(dev_scores) > patience and all(
+                    d["ua"] < best_ua for d in dev_scores[-patience:]):
+                # Larger C: slower fits (LinearSVC) and, past the peak, over-fitting.
+                logger.info("dev UA below its best (%.4f) for %d C values: C path stopped at "
+                            "C=%g", best_ua, patience, c)
+                break
         # max() keeps the first maximum: the smallest C among ties.
         best_c = max(dev_scores, key=lambda d: d["ua"])["c"]
     else:
         best_c = c_grid[0]
     logger.info("chosen C=%g (norm=%s)", best_c, norm)
 
-    clf = _fit(x_train, y_train, best_c, cw, seed, max_iter)
+    clf = _fit(x_train, y_train, best_c, cw, seed, max_iter, solver)
     scores = _decision_matrix(clf, normed[-1], len(classes))
     pred = scores.argmax(axis=1)
     if posteriors == "onehot":
@@ -409,7 +456,12 @@ def run_svm_baseline(
 
     import sklearn
 
+    seconds = round(time.perf_counter() - t_start, 3)
     summary = {
+        "seconds": seconds,
+        "solver": solver,
+        "patience": patience,
+        "c_tried": [d["c"] for d in dev_scores],
         "norm": norm,
         "posteriors": posteriors,
         "class_weight": cw,
@@ -436,6 +488,8 @@ def run_svm_baseline(
         "sklearn_version": sklearn.__version__,
     }
     (out_dir / "svm.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    logger.info("%s: %.1f s (loading, normalisation, %d of %d C values on dev, final fit; solver %s)",
+                out_dir, seconds, len(dev_scores), len(c_grid), solver)
     for s in sets:
         if s.skipped:
             logger.warning(
@@ -472,7 +526,13 @@ def get_parser() -> argparse.ArgumentParser:
         "--class-weight", choices=("balanced", "none"), default="balanced", help="SVM class weights"
     )
     p.add_argument("--seed", type=int, default=0, help="LinearSVC random state")
-    p.add_argument("--max-iter", type=int, default=10000, help="LinearSVC iteration limit")
+    p.add_argument("--max-iter", type=int, default=10000, help="solver iteration limit")
+    p.add_argument("--solver", choices=SOLVERS, default="linearsvc",
+                   help="linear classifier: LinearSVC (dual as scikit-learn's 'auto' picks, or "
+                   "forced), SGD on the hinge loss (alpha = 1 / (C n)), logistic regression")
+    p.add_argument("--patience", type=int, default=2,
+                   help="stop the ascending C path once dev UA has been below its best for this "
+                   "many consecutive C values (0: every C)")
     return p
 
 
@@ -500,6 +560,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             seed=args.seed,
             max_iter=args.max_iter,
             ref=args.ref,
+            solver=args.solver,
+            patience=args.patience,
         )
     except (FileNotFoundError, ValueError) as e:
         msg = str(e).replace("\n", " ")

@@ -218,3 +218,37 @@ def test_output_is_scored_by_bin_score(corpus, tmp_path):
     assert res["n"] == summary["num_test"] - 1  # the unlabelled utterance is not scored
     assert res["ua"] == pytest.approx(summary["test_ua"])
     assert res["wa"] == pytest.approx(summary["test_wa"])
+
+
+def test_c_path_stops_after_patience_values_below_the_best(corpus, tmp_path, monkeypatch):
+    """Dev UA peaking at the 2nd C and falling: with --patience 2 the path stops 2 C later."""
+    grid = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    uas = {1e-4: 0.5, 1e-3: 0.7, 1e-2: 0.6, 1e-1: 0.65, 1.0: 0.9, 10.0: 0.95}
+    real = svm_baseline.wa_ua
+    seen = []
+
+    def fake_wa_ua(y_true, y_pred):
+        wa, _ = real(y_true, y_pred)
+        return wa, uas[seen[-1]]
+
+    real_fit = svm_baseline._fit
+
+    def fit(x, y, c, *a, **kw):
+        seen.append(c)
+        return real_fit(x, y, c, *a, **kw)
+
+    monkeypatch.setattr(svm_baseline, "wa_ua", fake_wa_ua)
+    monkeypatch.setattr(svm_baseline, "_fit", fit)
+    s = _run(corpus, tmp_path / "p2", c_grid=grid, patience=2)
+    assert s["c_tried"] == [1e-4, 1e-3, 1e-2, 1e-1] and s["chosen_c"] == 1e-3
+    assert [d["c"] for d in s["dev_scores"]] == s["c_tried"] and s["seconds"] > 0
+    seen.clear()
+    s = _run(corpus, tmp_path / "p0", c_grid=grid, patience=0)  # every C: the later peak wins
+    assert s["c_tried"] == grid and s["chosen_c"] == 10.0
+
+
+@pytest.mark.parametrize("solver", svm_baseline.SOLVERS)
+def test_every_solver_learns_the_task(corpus, tmp_path, solver):
+    s = _run(corpus, tmp_path / solver, solver=solver, c_grid=[1e-3, 1e-2, 1e-1])
+    assert s["solver"] == solver and s["test_ua"] > 0.6, s
+    assert _ua_from_files(tmp_path / solver, corpus[1]["test"][1]) == pytest.approx(s["test_ua"])
