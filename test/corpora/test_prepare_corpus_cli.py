@@ -74,7 +74,7 @@ def test_build_options():
     assert build_options("msp_improv", None, ["types=TS"]) == {"types": "TS"}
     with pytest.raises(ValueError, match="--subset song: unknown for emodb; choose one of: none"):
         build_options("emodb", "song", [])
-    with pytest.raises(ValueError, match="has no such option; accepted: classes, improvised_only"):
+    with pytest.raises(ValueError, match="has no such option; accepted: classes, context, improvised_only"):
         build_options("iemocap", None, ["foo=1"])
     with pytest.raises(ValueError, match="expects true or false"):
         build_options("iemocap", None, ["improvised_only=maybe"])
