@@ -8,7 +8,9 @@
 # alone in the recipe, after ./run.sh --stop_stage 1 has written data/all and the folds:
 #   ./svm.sh --protocol emodb_l2so [--norm speaker] [--folds "1 2"]
 # Stages (numbers as in ser.sh): 2 functionals -> dump/compare_2016/all (./ser.sh stage 2);
-#   5 SVM per fold -> exp/<tag>/<fold>/decode_test/posteriors; 6 scoring; 7 report -> RESULTS.md
+#   5 SVM per fold -> exp/<tag>/<fold>/decode_test/posteriors (the folds are one JOB=1:N
+#     array through ${train_cmd}, logs exp/<tag>/log/svm.J.log; the time per fold is printed);
+#   6 scoring; 7 report -> RESULTS.md
 set -euo pipefail
 
 log() {
@@ -25,6 +27,9 @@ folds=                   # folds to run, e.g. "1 2" (empty: all)
 feats_conf=conf/feats/compare_2016.yaml   # functionals config
 norm=speaker             # svm_baseline --norm: speaker | global | none
 task=emotion             # label stream classified and scored: emotion | arousal | valence (as ser.sh --task)
+solver=linearsvc         # svm_baseline --solver (linearsvc, linearsvc_dual, linearsvc_primal, sgd, logreg)
+patience=2               # svm_baseline --patience: stop the C path after this many C values below the best dev UA
+job=                     # internal: stage 5 for the J-th fold only (svm.sh submits itself once per fold)
 tag=                     # experiment tag (default svm_<feats>_<norm>)
 expdir=exp               # experiment root
 dumpdir=dump             # feature root
@@ -39,6 +44,7 @@ help_message="Usage: $0 [options]   (ComParE_2016 + linear SVM reference on the 
 . ./cmd.sh
 
 [ -n "${protocol}" ] || { echo "$0: --protocol is required (e.g. --protocol emodb_l2so)" >&2; exit 1; }
+[ "${stage}" -le "${stop_stage}" ] || { echo "$0: --stage ${stage} is after --stop_stage ${stop_stage}: nothing would run (give --stop_stage ${stage} or more)" >&2; exit 1; }
 
 feat=$(basename "${feats_conf}" .yaml)
 [ -n "${tag}" ] || tag=svm_${feat}_${norm}
@@ -65,14 +71,32 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
 fi
 
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ] && [ -z "${job}" ]; then
   feats=${dumpdir}/${feat}/all/feats.scp
   [ -f "${feats}" ] || { echo "$0: ${feats} not found: run stage 2 of $0 first" >&2; exit 1; }
-  for fold in ${fold_dirs}; do
+  # shellcheck disable=SC2086
+  set -- ${fold_dirs}
+  log "Stage 5: SVM (${norm} normalisation, ${solver}, C on dev): $# folds of ${foldroot} as jobs -> ${exp}/fold*/decode_test (logs ${exp}/log/svm.*.log)"
+  mkdir -p "${exp}/log"
+  echo "$0 $*" > "${exp}/run.sh"
+  ${train_cmd} JOB=1:$# "${exp}/log/svm.JOB.log" \
+    ./svm.sh --protocol "${protocol}" --folds "${folds}" --feats_conf "${feats_conf}" --norm "${norm}" \
+      --task "${task}" --tag "${tag}" --solver "${solver}" --patience "${patience}" --expdir "${expdir}" \
+      --dumpdir "${dumpdir}" --datadir "${datadir}" --stage 5 --stop_stage 5 --job JOB
+  log "SVM reference: seconds per fold: $(for fold in ${fold_dirs}; do python3 -c 'import json, sys
+print(sys.argv[2], json.load(open(sys.argv[1]))["seconds"])' "${exp}/${fold}/decode_test/svm.json" "${fold}"; done | paste -sd' ')"
+fi
+
+if [ -n "${job}" ]; then
+  # One job of the stage-5 array: the ${job}-th fold of the list.
+  feats=${dumpdir}/${feat}/all/feats.scp
+  # shellcheck disable=SC2086
+  set -- ${fold_dirs}
+  [ "${job}" -ge 1 ] && [ "${job}" -le $# ] || { echo "$0: --job ${job}: must be in 1..$# (the folds: ${fold_dirs})" >&2; exit 1; }
+  for fold in ${!job}; do
     d=${exp}/${fold}
-    log "Stage 5: SVM (${norm} normalisation, C on dev): ${foldroot}/${fold} -> ${d}/decode_test"
+    log "Stage 5: SVM (${norm} normalisation, ${solver}, C on dev): ${foldroot}/${fold} -> ${d}/decode_test"
     mkdir -p "${d}/decode_test"
-    echo "$0 $*" > "${exp}/run.sh"
     for set in train dev test; do
       # Each set reads only its own utterances' functionals.
       awk 'NR == FNR { keep[$1] = 1; next } ($1 in keep)' \
@@ -82,8 +106,9 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       --train-feats "${d}/train.scp" --train-dir "${foldroot}/${fold}/train" \
       --dev-feats "${d}/dev.scp" --dev-dir "${foldroot}/${fold}/dev" \
       --test-feats "${d}/test.scp" --test-dir "${foldroot}/${fold}/test" \
-      --norm "${norm}" --ref "${ref}" --out-dir "${d}/decode_test"
+      --norm "${norm}" --ref "${ref}" --solver "${solver}" --patience "${patience}" --out-dir "${d}/decode_test"
   done
+  exit 0
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
