@@ -55,7 +55,9 @@ def test_heads_of_the_configs(name, tmp_path):
         assert (model.center_loss is not None) == conf.endswith("_center")
         assert model.adapter.segment_length == 32
     base = yaml.safe_load((CONF / "train_cnn_blstm_center.yaml").read_text())
-    assert base["model_conf"]["ce_weight"] == base["model_conf"]["center_loss_weight"] == 0.5
+    # 0.5 CE + 0.5 x the center loss per embedding dimension (README.md: summed, 0.5 collapsed it).
+    mc = base["model_conf"]
+    assert mc["ce_weight"] == 0.5 and mc["center_loss_weight"] == pytest.approx(0.5 / mc["embedding_size"], rel=0.01)
     assert base["optim"] == "adadelta" and "domain_heads" not in base
 
 
@@ -122,7 +124,8 @@ def test_center_loss_half_half_wen_update_and_no_gradient_to_centers(tmp_path):
         expect = c0[j] - 0.5 * (c0[j] - x[sel]).sum(0) / (1 + int(sel.sum()))
         torch.testing.assert_close(model.center_loss.centers[j], expect)
     loss, stats, _ = model.train()(xs, lens, **labels)
-    torch.testing.assert_close(loss.reshape(()), (0.5 * stats["loss_emo"] + 0.5 * stats["loss_center"]).reshape(()))
+    expect = 0.5 * stats["loss_emo"] + model.center_loss_weight * stats["loss_center"]
+    torch.testing.assert_close(loss.reshape(()), expect.reshape(()))
 
 
 def test_segments_pool_to_utterance_posteriors(tmp_path):
