@@ -23,6 +23,34 @@ PACKAGES = REPO / ".ci" / "apt_packages.txt"
 SGE_ENV = {"SGE_ROOT": "/var/lib/gridengine", "SGE_CELL": "default"}
 
 
+# slurm.pl / queue.pl configs whose flags any local (loopback) cluster accepts.
+CLUSTER_CONFS = {
+    "slurm.pl": """command sbatch --export=PATH --ntasks=1
+option mem=* --mem-per-cpu $0
+option mem=0
+option num_threads=* --cpus-per-task $0
+option num_threads=1 --cpus-per-task 1
+option time=* --time $0
+option gpu=0
+default gpu=0
+""",
+    "queue.pl": """command qsub -v PATH -cwd -S /bin/bash -j y
+option mem=* -l mem_free=$0
+option mem=0
+option num_threads=* -pe smp $0
+option num_threads=1
+option max_jobs_run=* -tc $0
+option time=* -l h_rt=$0
+""",
+}
+
+
+@pytest.fixture(scope="session")
+def cluster_confs():
+    """``{runner: config text}`` of slurm.pl and queue.pl for the local clusters."""
+    return dict(CLUSTER_CONFS)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "cluster: needs a real Slurm or Grid Engine cluster")
     config.addinivalue_line("markers", "slow: takes more than ~10 s")

@@ -18,28 +18,6 @@ import pytest
 from fault_utils import REPO, copy_recipe, data_dir, run, tail, write_wav
 
 SLURM_PL = REPO / "utils" / "slurm.pl"
-# As test/utils/test_slurm_pl.py and test_queue_pl.py: flags any local cluster accepts.
-CONFS = {
-    "slurm.pl": """command sbatch --export=PATH --ntasks=1
-option mem=* --mem-per-cpu $0
-option mem=0
-option num_threads=* --cpus-per-task $0
-option num_threads=1 --cpus-per-task 1
-option time=* --time $0
-option gpu=0
-default gpu=0
-""",
-    "queue.pl": """command qsub -v PATH -cwd -S /bin/bash -j y
-option mem=* -l mem_free=$0
-option mem=0
-option num_threads=* -pe smp $0
-option num_threads=1
-option max_jobs_run=* -tc $0
-option time=* -l h_rt=$0
-option gpu=0
-default gpu=0
-""",
-}
 FIXTURE = {"run.pl": None, "slurm.pl": "slurm_cluster", "queue.pl": "sge_cluster"}
 
 
@@ -48,7 +26,7 @@ FIXTURE = {"run.pl": None, "slurm.pl": "slurm_cluster", "queue.pl": "sge_cluster
     pytest.param("slurm.pl", marks=pytest.mark.cluster),
     pytest.param("queue.pl", marks=pytest.mark.cluster),
 ])
-def test_failing_job_stops_the_stage(runner, tmp_path, request):
+def test_failing_job_stops_the_stage(runner, tmp_path, request, cluster_confs):
     """Stage 2 with a feature config the extractor rejects: both jobs fail, ser.sh stops."""
     extra = {}
     if FIXTURE[runner]:
@@ -60,8 +38,8 @@ def test_failing_job_stops_the_stage(runner, tmp_path, request):
     data_dir(recipe / "data" / "all", wavs)
     (recipe / "conf" / "bad_feats.yaml").write_text("name: fbank\nconf:\n  n_mel: 40\n")
     cmd = runner
-    if runner in CONFS:
-        (recipe / "conf" / "cluster.conf").write_text(CONFS[runner])
+    if runner in cluster_confs:
+        (recipe / "conf" / "cluster.conf").write_text(cluster_confs[runner])
         cmd = f"{runner} --config conf/cluster.conf"
     (recipe / "cmd.sh").write_text("".join(f'export {c}="{cmd}"\n'
                                            for c in ("train_cmd", "cuda_cmd", "decode_cmd")))
@@ -89,10 +67,10 @@ def _submitted(name: str, cwd: Path):
 
 @pytest.mark.cluster
 @pytest.mark.parametrize("kill", ["cancelled", pytest.param("timeout", marks=pytest.mark.slow)])
-def test_slurm_job_killed(kill, slurm_cluster, tmp_path):
+def test_slurm_job_killed(kill, slurm_cluster, tmp_path, cluster_confs):
     """scancel of a running array, or --time 1 (Slurm kills after 60-90 s): failure, log named."""
     conf = tmp_path / "slurm.conf"
-    conf.write_text(CONFS["slurm.pl"])
+    conf.write_text(cluster_confs["slurm.pl"])
     if kill == "timeout":
         start = time.time()
         res = subprocess.run([str(SLURM_PL), "--config", str(conf), "--time", "1", "log/t.log",

@@ -17,14 +17,6 @@ import pytest
 
 QUEUE_PL = Path(__file__).resolve().parents[2] / "utils" / "queue.pl"
 
-CONF = """command qsub -v PATH -cwd -S /bin/bash -j y
-option mem=* -l mem_free=$0
-option mem=0
-option num_threads=* -pe smp $0
-option num_threads=1
-option max_jobs_run=* -tc $0
-option time=* -l h_rt=$0
-"""
 
 # The fake scheduler: qsub records its arguments and runs the tasks of
 # "-t 1:N" one by one with SGE_TASK_ID set, except those listed in
@@ -53,9 +45,9 @@ def queue_pl(*args, cwd, env=None, timeout=120):
 
 
 @pytest.fixture
-def conf(tmp_path):
+def conf(tmp_path, cluster_confs):
     path = tmp_path / "queue.conf"
-    path.write_text(CONF)
+    path.write_text(cluster_confs["queue.pl"])   # test/conftest.py
     return path
 
 

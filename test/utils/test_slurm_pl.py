@@ -11,15 +11,6 @@ import pytest
 
 SLURM_PL = Path(__file__).resolve().parents[2] / "utils" / "slurm.pl"
 
-CONF = """command sbatch --export=PATH --ntasks=1
-option mem=* --mem-per-cpu $0
-option mem=0
-option num_threads=* --cpus-per-task $0
-option num_threads=1 --cpus-per-task 1
-option time=* --time $0
-option gpu=0
-default gpu=0
-"""
 
 
 def slurm_pl(*args, cwd, timeout=150):
@@ -28,9 +19,9 @@ def slurm_pl(*args, cwd, timeout=150):
 
 
 @pytest.fixture
-def conf(tmp_path):
+def conf(tmp_path, cluster_confs):
     path = tmp_path / "slurm.conf"
-    path.write_text(CONF)
+    path.write_text(cluster_confs["slurm.pl"])   # test/conftest.py
     return path
 
 
