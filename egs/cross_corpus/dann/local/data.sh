@@ -23,13 +23,9 @@ help_message="Usage: $0 --sources \"emodb emovo\" [--targets tess] [--task arous
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected arguments: $* (${help_message})" >&2; exit 1; }
 # shellcheck source=../db.sh
 . ./db.sh
-
-if [ $# -ne 0 ]; then
-  echo "$0: unexpected arguments: $* (${help_message})" >&2
-  exit 1
-fi
 # Names first (unknown, repeated, both source and target), before any corpus is read.
 pool=$(python3 -m espnet_ser.bin.prepare_pool --check --sources "${sources}" --targets "${targets}")
 corpus_args=()

@@ -22,13 +22,9 @@ help_message="Usage: $0 [--datadir data] [--speakers 03,08,...] [--download_dir 
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected arguments: $* (${help_message})" >&2; exit 1; }
 # shellcheck source=../db.sh
 . ./db.sh
-
-if [ $# -ne 0 ]; then
-  echo "$0: unexpected arguments: $* (${help_message})" >&2
-  exit 1
-fi
 if [ -z "${EMODB}" ]; then
   log "EMODB is empty: downloading Emo-DB into ${download_dir} (set EMODB=/path/to/Emo-DB to use a copy you have)"
   EMODB=$(python3 -m espnet_ser.bin.download_corpus --corpus emodb --download-dir "${download_dir}")

@@ -28,13 +28,9 @@ help_message="Usage: $0 [--datadir data] [--utts_per_speaker 24] [--dialogs_per_
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected arguments: $* (${help_message})" >&2; exit 1; }
 # shellcheck source=../db.sh
 . ./db.sh
-
-if [ $# -ne 0 ]; then
-  echo "$0: unexpected arguments: $* (${help_message})" >&2
-  exit 1
-fi
 if [ "${IEMOCAP}" = synthetic ]; then
   synth_opts="--n-speakers 10 --utts-per-speaker ${utts_per_speaker} --duration ${duration} --seed ${seed} --option dialogs_per_session=${dialogs_per_session}"
   if [ ! -d "${db}" ] || [ "$(cat "${db}.opts" 2>/dev/null)" != "${synth_opts}" ]; then

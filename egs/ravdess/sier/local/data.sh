@@ -33,13 +33,9 @@ help_message="Usage: $0 [--datadir data] [--synthetic false] [--speakers 01,02,.
 
 # shellcheck source=../utils/parse_options.sh
 . utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected arguments: $* (${help_message})" >&2; exit 1; }
 # shellcheck source=../db.sh
 . ./db.sh
-
-if [ $# -ne 0 ]; then
-  echo "$0: unexpected arguments: $* (${help_message})" >&2
-  exit 1
-fi
 [ "${RAVDESS}" != synthetic ] || synthetic=true
 
 if ${synthetic}; then
