@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -163,6 +163,30 @@ def plot_confusion(confusion: Sequence[Sequence[float]], labels: Sequence[str], 
     plt.close(fig)
 
 
+def _scatter_by_category(plt, ax, Y: np.ndarray, values: np.ndarray, title: str, *, size: float,
+                         alpha: float = 1.0, markerscale: float = 1.5, fontsize=None) -> None:
+    """Scatter 2-D points ``Y`` (N, 2) on ``ax``, one colour per category of ``values`` (N,)."""
+    cats = sorted(set(values.tolist()))
+    cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
+    for k, cat in enumerate(cats):
+        sel = values == cat
+        ax.scatter(Y[sel, 0], Y[sel, 1], s=size, alpha=alpha, color=cmap(k % cmap.N), label=cat)
+    ax.set_title(title, fontsize=fontsize)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if len(cats) <= 20:
+        ax.legend(fontsize=7, markerscale=markerscale, loc="best")
+
+
+def _save(plt, fig, out_png, title: Optional[str], *, dpi: int) -> None:
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=dpi)
+    plt.close(fig)
+
+
 def plot_tsne(X: np.ndarray, emotions: Sequence[str], speakers: Sequence[str], out_png: str | Path, *,
               max_points: int = 2000, seed: int = 0, title: str = "") -> int:
     """t-SNE of utterance embeddings, coloured by emotion (left) and by speaker (right).
@@ -201,22 +225,8 @@ def plot_tsne(X: np.ndarray, emotions: Sequence[str], speakers: Sequence[str], o
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     for ax, values, name in ((axes[0], emo, "emotion"), (axes[1], spk, "speaker")):
-        cats = sorted(set(values.tolist()))
-        cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
-        for k, cat in enumerate(cats):
-            sel = values == cat
-            ax.scatter(Y[sel, 0], Y[sel, 1], s=8, color=cmap(k % cmap.N), label=cat)
-        ax.set_title(f"coloured by {name}")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if len(cats) <= 20:
-            ax.legend(fontsize=7, markerscale=1.5, loc="best")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+        _scatter_by_category(plt, ax, Y, values, f"coloured by {name}", size=8, markerscale=1.5)
+    _save(plt, fig, out_png, title, dpi=100)
     return len(idx)
 
 
@@ -271,22 +281,9 @@ def plot_embedding_map(systems: Sequence[tuple], colourings: Sequence[str], out_
         for c, colouring in enumerate(colourings):
             ax = axes[r][c]
             values = np.asarray(labels[colouring])[idx]
-            cats = sorted(set(values.tolist()))
-            cmap = plt.get_cmap("tab10" if len(cats) <= 10 else "tab20")
-            for k, cat in enumerate(cats):
-                sel = values == cat
-                ax.scatter(Y[sel, 0], Y[sel, 1], s=6, alpha=0.7, color=cmap(k % cmap.N), label=cat)
-            ax.set_title(f"{name}: by {colouring} ({method.upper()})", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if len(cats) <= 20:
-                ax.legend(fontsize=7, markerscale=2, loc="best")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=90)
-    plt.close(fig)
+            _scatter_by_category(plt, ax, Y, values, f"{name}: by {colouring} ({method.upper()})",
+                                 size=6, alpha=0.7, markerscale=2, fontsize=9)
+    _save(plt, fig, out_png, title, dpi=90)
     return drawn
 
 
