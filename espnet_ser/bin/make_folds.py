@@ -63,7 +63,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--setting", help="iemocap_ts: TS_1234, TS_123, TS_134, TS_234 or TS_23 (default TS_1234); "
                         "several (TS_1234,TS_23) or all: one fold each")
     parser.add_argument("--test-session", type=int, help="iemocap_ts: evaluated session (default 5)")
-    parser.add_argument("--n-folds", type=int, help="emodb_l2so (5), ravdess_l2so (12), multi_corpus (1)")
+    parser.add_argument("--n-folds", type=int, help="emodb_l2so (5), ravdess_l2so (12), emovo_l2so (3), multi_corpus (1)")
     parser.add_argument("--dev-mode", choices=["dialogs", "utts", "speaker"],
                         help="iemocap_loso / iemocap_ts (dialogs); iemocap_impro_loso (utts; speaker: the test "
                              "speaker's session partner)")
@@ -79,7 +79,7 @@ def get_parser() -> argparse.ArgumentParser:
                         help="cross_corpus: add the test corpus, labels removed, as train_unlab (DANN; default false)")
     parser.add_argument("--unlabelled-heldout", type=lambda x: {"true": True, "false": False}[x.lower()],
                         metavar="true|false",
-                        help="emodb_l2so: add the test speakers' utterances, labels removed, as "
+                        help="emodb_l2so, emovo_l2so: add the test speakers' utterances, labels removed, as "
                         "train_unlab (transductive speaker adversary; default false)")
     return parser
 

@@ -51,6 +51,13 @@ emodb_l2so           Leow et al.: 5 folds, 6 train / 2 dev / 2 test speakers,
 emodb_loso           one fold per speaker; dev = one male + one female of the
                      other speakers (rotating)
 ravdess_l2so         as emodb_l2so with 12 folds (20 / 2 / 2)
+emovo_l2so           as emodb_l2so with 3 folds on EMOVO's 3 male + 3 female
+                     speakers: test = one male + one female, dev = the next
+                     fold's pair (speaker-disjoint, like Emo-DB), train = the
+                     remaining pair (2 / 2 / 2): every speaker is tested once
+                     and used for dev once.  The price of a speaker-disjoint
+                     dev set is that only 2 speakers (196 utterances) train
+                     each fold; ``unlabelled_heldout`` as emodb_l2so
 tess_loso            one fold per speaker (2 on TESS: OAF, YAF); dev =
                      ``dev_fraction`` (0.2) of each training speaker's
                      utterances.  With two speakers a speaker-disjoint dev
@@ -436,6 +443,10 @@ def _ravdess_l2so(data: _Data, seed: int, *, n_folds: int = 12) -> list[Fold]:
     return _l2so("ravdess_l2so", data, seed, n_folds)
 
 
+def _emovo_l2so(data: _Data, seed: int, *, n_folds: int = 3, unlabelled_heldout: bool = False) -> list[Fold]:
+    return _l2so("emovo_l2so", data, seed, n_folds, unlabelled_heldout)
+
+
 def _emodb_loso(data: _Data, seed: int) -> list[Fold]:
     p = "emodb_loso"
     genders = data.genders(p)
@@ -631,6 +642,7 @@ PROTOCOLS: dict[str, Callable[..., list[Fold]]] = {
     "emodb_l2so": _emodb_l2so,
     "emodb_loso": _emodb_loso,
     "ravdess_l2so": _ravdess_l2so,
+    "emovo_l2so": _emovo_l2so,
     "tess_loso": _tess_loso,
     "cross_corpus": _cross_corpus,
     "multi_corpus": _multi_corpus,

@@ -50,6 +50,9 @@ def _ravdess_rows(n_actors=24, n=4):
             for a in range(1, n_actors + 1) for k in range(n)]
 
 
+EMOVO_GENDERS = {s: s[0] for s in ("f1", "f2", "f3", "m1", "m2", "m3")}
+
+
 def _tess_rows(n=20, speakers=("OAF", "YAF")):
     emos = ["ang", "dis", "fea", "hap", "neu", "sad", "sur"]
     return [{"utt": f"tess_{s}-{s}_w{k:03d}_{emos[k % 7]}", "spk": f"tess_{s}", "gender": "f", "corpus": "tess",
@@ -82,6 +85,7 @@ def dirs(tmp_path_factory):
         "iemocap": _write(base / "iemocap", _iemocap_rows()),
         "multi": _write(base / "multi", _emodb_rows() + savee + _ravdess_rows()),
         "tess": _write(base / "tess", _tess_rows()),
+        "emovo": _write(base / "emovo", _emodb_rows(EMOVO_GENDERS, corpus="emovo")),
         "multi_tess": _write(base / "multi_tess", _emodb_rows() + _tess_rows()),
     }
 
@@ -90,6 +94,7 @@ CASES = [
     ("emodb_l2so", "emodb", {}, 5),
     ("emodb_loso", "emodb", {}, 10),
     ("ravdess_l2so", "ravdess", {}, 12),
+    ("emovo_l2so", "emovo", {}, 3),
     ("iemocap_loso", "iemocap", {}, 5),
     ("iemocap_loso", "iemocap", {"dev_mode": "utts"}, 5),
     ("iemocap_ts", "iemocap", {"setting": "TS_1234"}, 1),
@@ -209,6 +214,26 @@ def test_ravdess_l2so_twelve_folds(dirs, tmp_path):
         assert sorted(int(x[-2:]) % 2 for x in s["test"][0]) == [0, 1]  # odd actor = male
         assert sorted(int(x[-2:]) % 2 for x in s["dev"][0]) == [0, 1]
     assert len(set().union(*(s["test"][0] for s in sets))) == 24
+
+
+def test_emovo_l2so_one_male_one_female_held_out(dirs, tmp_path):
+    make_folds("emovo_l2so", dirs["emovo"], tmp_path / "f")
+    sets = _check_folds(tmp_path / "f", dirs["emovo"], 3)
+    for s in sets:
+        spk = {name: set(s[name][0]) for name in ("train", "dev", "test")}
+        assert not (spk["train"] & spk["test"]) and not (spk["dev"] & spk["test"]) and not (spk["train"] & spk["dev"])
+        for name in ("train", "dev", "test"):  # 1 male + 1 female in each set
+            assert sorted(x[len("emovo_")] for x in spk[name]) == ["f", "m"], (name, spk[name])
+    # Each speaker tested once and used for dev once.
+    assert sorted(x for s in sets for x in s["test"][0]) == sorted(f"emovo_{x}" for x in EMOVO_GENDERS)
+    assert sorted(x for s in sets for x in s["dev"][0]) == sorted(f"emovo_{x}" for x in EMOVO_GENDERS)
+
+
+def test_emovo_l2so_too_few_speakers(dirs, tmp_path):
+    data = _write(tmp_path / "d", _emodb_rows({"f1": "f", "f2": "f", "m1": "m", "m2": "m", "m3": "m"},
+                                              corpus="emovo"))
+    with pytest.raises(ProtocolError, match=r"emovo_l2so: 3 folds need at least 3 male and 3 female.*2 female"):
+        make_folds("emovo_l2so", data, tmp_path / "f")
 
 
 def test_emodb_loso_each_speaker_once(dirs, tmp_path):

@@ -1,0 +1,1 @@
+../../TEMPLATE/ser1/path.sh

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Recipe emovo/sier: speaker-invariant emotion recognition on EMOVO (Italian, 6 actors) with
+# the 2D CNN-biGRU encoder and annealed speaker adversary of Leow et al., so that a claim
+# made on Emo-DB (egs/emodb/sier) is checked on a second corpus.  README.md explains it.
+#
+#   ./run.sh                          # every stage: no-adversary baseline, then conf/train.yaml
+#   EMOVO=/data/EMOVO ./run.sh        # another copy (default: the shared one, see db.sh)
+#   ./run.sh --baseline_config ""     # only conf/train.yaml
+#   ./run.sh --svm true               # also the ComParE_2016 + linear SVM reference (./svm.sh)
+#   ./run.sh --help                   # every option of ./ser.sh, with this recipe's defaults
+#
+# Leow et al. report no EMOVO numbers: conf/train.yaml and conf/tuning/ are links to Emo-DB's
+# (the paper's Emo-DB best, 1 CNN layer, gamma 3.33).  The options below are the recipe's
+# defaults: ./ser.sh takes the last value of a repeated option, so the command line wins.
+set -euo pipefail
+
+opts=(
+  --protocol emovo_l2so                # 3 folds, 2 train / 2 dev / 2 test speakers, 1 male + 1 female each
+  --feats_conf conf/feats/mfcc.yaml    # 20 MFCC, n_fft 2048, hop 512, Hann, 22.05 kHz (resampled), trimmed
+  --norm speaker                       # per-speaker z-norm (stage 3): +8 WA over global on Emo-DB (egs/emodb/sier/RESULTS.md)
+  --baseline_config conf/tuning/train_cnn1_noadv.yaml  # the same model without the adversary, first
+  --seeds "0 1 2"
+  --nj 2
+)
+./ser.sh "${opts[@]}" "$@"
