@@ -4,8 +4,8 @@
   archive holds the same matrices as an uninterrupted run;
 * ``kill -9`` of stage 4 mid-epoch, then the stage again (``--resume true``, its default):
   the same final checkpoint statistics and weights as an uninterrupted run (same seed);
-* a NaN loss, and a training config key that does not exist: stage 4 stops, the job
-  runner names ``train.log``, whose last line is the one-line error;
+* a NaN loss, and a training config key that does not exist: stage 4 (one job array) stops,
+  naming the run's ``train.log``, whose last line is the one-line error;
 * a full disk while stage 2 writes an ark (a 64 KiB tmpfs where ``mount`` works, as
   root, and everywhere ``OSError(ENOSPC)`` injected into the writer): one line naming
   the file and ``--dumpdir``.
@@ -153,7 +153,14 @@ def test_stage4_stops_naming_the_log(row, recipe):
     res = run(_stage4("t", config), recipe, timeout=600)
     assert res.returncode == 1, tail(res)
     log = recipe / "exp" / "t" / "seed0" / "fold1" / "train.log"
-    assert res.stderr.strip().splitlines()[-1].startswith(f"run.pl: 1 / 1 failed, log is in {log.relative_to(recipe)}")
+    # Stage 4 is one job array (exp/t/log/train.JOB.log, one task per run): the runner names
+    # the task's log, then ser.sh the run's own log, which ends with the error.
+    err = res.stderr.strip().splitlines()
+    assert err[-2].startswith("run.pl: 1 / 1 failed, log is in exp/t/log/train.1.log"), tail(res)
+    assert err[-1] == (f"./ser.sh: Stage 4: training: 1 / 1 run(s) failed, log is in "
+                       f"{log.relative_to(recipe)}"), tail(res)
+    assert f"run.pl: 1 / 1 failed, log is in {log.relative_to(recipe)}" in \
+        (recipe / "exp" / "t" / "log" / "train.1.log").read_text()
     last = _last_line(log)
     if row == "nan loss":
         assert last.startswith("ser_train: error: non-finite training loss nan at step "), last

@@ -30,7 +30,10 @@ stage=1                  # first stage to run
 stop_stage=8             # last stage to run
 nj=4                     # parallel jobs for feature extraction
 ngpu=0                   # GPUs for training (0: CPU)
-gpu_inference=false      # decode on GPU
+max_parallel=            # runs of a stage at once (stages 4-6 are each ONE job array; empty: CPUs / threads per job on run.pl, 1 with GPUs, no limit on a cluster)
+train_threads=1          # CPU threads of each training job (OMP/MKL; fixed, so results do not depend on --max_parallel)
+gpu_inference=false      # decode on GPU (${cuda_cmd} --gpu 1; else ${decode_cmd})
+inference_nj=1           # decoding jobs per set (stage 5; 1: decoding a set takes seconds and every job loads the model, the (fold, seed, set) runs are already an array)
 local_data_opts=         # extra options for local/data.sh (word-split: no spaces inside a value)
 protocol=                # fold protocol (espnet_ser.bin.make_folds --help lists them)
 protocol_opts=           # extra options for make_folds (word-split, like train_args)
@@ -96,6 +99,9 @@ run_args=$(printf ' %q' "$0" "$@")
 case "${norm}" in global|utterance|speaker|none) ;;
   *) echo "$0: --norm ${norm}: must be global, utterance, speaker or none" >&2; exit 1 ;; esac
 
+[ -z "${max_parallel}" ] || [[ "${max_parallel}" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "$0: --max_parallel ${max_parallel}: must be a positive integer (or \"\": the default)" >&2; exit 1; }
+[[ "${train_threads}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --train_threads ${train_threads}: must be a positive integer" >&2; exit 1; }
 case "${example_unit}" in utterance|dialogue) ;;
   *) echo "$0: --example_unit ${example_unit}: must be utterance or dialogue" >&2; exit 1 ;; esac
 for f in ${extra_feats_confs}; do
@@ -179,6 +185,55 @@ fold_list() {
     for k in ${folds}; do echo "fold${k}"; done
   else
     find "${foldroot}" -mindepth 1 -maxdepth 1 -type d -name 'fold*' -printf '%f\n' | sort -V
+  fi
+}
+
+# ---- the runs of a stage as ONE job array (CONTRIBUTING.md, "Pipeline stages") ----
+# Stages 4-6 write a run list, one run per line in the sequential order (fold, seed[, set]):
+# "<log> <command>", the command's words quoted with printf %q, then submit it once:
+#   <cmd> [--max-jobs-run M] JOB=1:N <list minus .list>.JOB.log utils/run_list.sh <list> JOB
+# so run.pl runs M at a time and slurm.pl/queue.pl submit one array (--array=1-N%M). Each run
+# keeps its own log (e.g. exp/<tag>/seed<S>/fold<K>/train.log, run.pl's markers; a rerun of
+# the stage overwrites it) and gets --num-threads threads (run_list.sh exports OMP/MKL_NUM_THREADS).
+# M = --max_parallel; empty = as many runs as CPUs / threads per job on run.pl (1 when a job asks
+# for GPUs: run.pl does not share GPUs out, every job would see them all) and no limit on a
+# cluster (its scheduler decides). Each run is its own process with its own seed and a fixed
+# thread count, so its results do not depend on M or on the order runs finish.
+#
+# add_run <list> <log> <command words...>: append one run to a run list.
+add_run() {
+  local list=$1 runlog=$2
+  shift 2
+  [[ "${runlog}" != *[[:space:]]* ]] || { echo "$0: run log '${runlog}' contains a space: use --expdir/--tag without spaces" >&2; exit 1; }
+  { printf '%s' "${runlog}"; printf ' %q' "$@"; echo; } >> "${list}"
+}
+# submit_array <what> <list> <cmd> [<cmd options>...]: every run of <list> as ONE job array
+# through <cmd> (word-split by the caller: ${cuda_cmd} --gpu 1, ${train_cmd} --num-threads 2);
+# <what> names the runs in messages. A failing run stops ser.sh with one line naming its log.
+submit_array() {
+  local what=$1 list=$2 n j threads=1 gpus=0 m=${max_parallel} prev="" w
+  shift 2
+  local cmd=("$@") limit=() failed=()
+  n=$(wc -l < "${list}")
+  [ "${n}" -gt 0 ] || return 0
+  for w in "${cmd[@]}"; do   # the job's --num-threads/--gpu (the last one given wins)
+    case "${prev}" in --num-threads) threads=${w} ;; --gpu) gpus=${w} ;; esac
+    prev=${w}
+  done
+  if [ -z "${m}" ] && [ "$(basename "${cmd[0]}")" = run.pl ]; then
+    m=1; [ "${gpus}" -gt 0 ] || m=$(( $(nproc) / threads > 1 ? $(nproc) / threads : 1 ))
+  fi
+  [ -z "${m}" ] || limit=(--max-jobs-run "${m}")
+  log "${what}: ${n} run(s) of ${list} as one job array (${cmd[*]}, ${m:-no limit of ours on how many} at once), logs ${list%.list}.*.log"
+  rm -f "${list%.list}".[0-9]*.log   # a task that never starts must not find an old log
+  if ! "${cmd[@]}" "${limit[@]}" JOB=1:"${n}" "${list%.list}.JOB.log" \
+      utils/run_list.sh --num-threads "${threads}" "${list}" JOB; then
+    for ((j = 1; j <= n; j++)); do
+      grep -qs '^# Ended (code 0)' "${list%.list}.${j}.log" || failed+=("$(sed -n "${j}s/ .*//p" "${list}")")
+    done
+    [ ${#failed[@]} -gt 0 ] || failed=("${list%.list}.*.log")
+    echo "$0: ${what}: ${#failed[@]} / ${n} run(s) failed, log is in ${failed[0]}$([ ${#failed[@]} -lt 2 ] || echo " (also: ${failed[*]:1})")" >&2
+    exit 1
   fi
 }
 
@@ -282,8 +337,11 @@ data_args() {
 }
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
-  mkdir -p "${exp}"
+  mkdir -p "${exp}/log"
   echo "${run_args}" > "${exp}/run.sh"
+  # Every (fold, seed) run is one line of the run list, one job array (submit_array above).
+  train_list=${exp}/log/train.list
+  : > "${train_list}"
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     train_set=train
@@ -302,6 +360,8 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
       global) norm_args=(--normalize global_mvn --normalize_conf "stats_file=${dump}/stats.npz") ;;
       utterance) norm_args=(--normalize utterance_mvn --normalize_conf norm_vars=true) ;;
     esac
+    # Distributed training options of ser_train (multi-GPU / multi-node), empty by default.
+    dist_args=()
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
       log "Stage 4: training (seed ${seed}): ${dump}/{train,dev} -> ${d}"
@@ -309,13 +369,16 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
       cp "${feats_conf}" "${d}/feats_conf.yaml"
       cp "${dump}/labels/"*.txt "${d}/"   # emotions.txt, speakers.txt, ... side by side
       cp "${dump}/norm.json" "${d}/norm.json"   # the normalisation mode, for stage 8 and the Python API
+      # --resume true: a rerun of the stage continues each run from its checkpoint.pth.
       # shellcheck disable=SC2086,SC2068
-      ${cuda_cmd} --gpu "${ngpu}" "${d}/train.log" \
-        python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" \
+      add_run "${train_list}" "${d}/train.log" \
+        python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" "${dist_args[@]}" \
           --seed "${seed}" --output_dir "${d}" --resume true \
           --emotion_list "${d}/${task_inv}" "${task_args[@]}" "${norm_args[@]}" ${train_data[@]} ${train_args}
     done
   done
+  # shellcheck disable=SC2086
+  submit_array "Stage 4: training" "${train_list}" ${cuda_cmd} --gpu "${ngpu}" --num-threads "${train_threads}"
 fi
 
 # One checkpoint rule: stage 5 decodes, stage 8 packs (and the Python API loads) the same file.
@@ -323,36 +386,81 @@ fi
   'from espnet_ser.bin.pack_model import DEFAULT_INFERENCE_MODEL as m; print(m)')
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-  _ngpu=0; ! ${gpu_inference} || _ngpu=1
+  # Every (fold, seed, set, split) decode is one line of the run list, one job array (submit_array):
+  # CPU through ${decode_cmd}, GPU (--gpu_inference true) through ${cuda_cmd} --gpu 1. A set of
+  # more than one split is decoded as key lists of its feats.scp (utils/split_scp.pl,
+  # ser_inference --key_file, as ESPnet's asr.sh) into decode_<set>/split<N>/<J> and merged
+  # into decode_<set> (espnet_ser.bin.merge_decode) with a single job's file names.
+  # shellcheck disable=SC2206  # the commands of cmd.sh are word-split, as everywhere
+  { _ngpu=0; decode=(${decode_cmd}); ! ${gpu_inference} || { _ngpu=1; decode=(${cuda_cmd} --gpu 1); }; }
+  mkdir -p "${exp}/log"
+  decode_list=${exp}/log/decode.list
+  : > "${decode_list}"
+  merges=()   # "<decode dir> <splits>" of the sets decoded in splits
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
       for set in $(echo "test ${probe_sets}" | tr " " "\n" | sort -u); do
-        log "Stage 5: inference: ${dump}/${set} -> ${d}/decode_${set}"
+        out=${d}/decode_${set}
+        scp=${dump}/${set}/feats.scp
+        n=$(wc -l < "${scp}")
+        _nj=$(min "${inference_nj}" "$(( n > 1 ? n : 1 ))")
+        log "Stage 5: inference: ${dump}/${set} -> ${out} (${_nj} job(s))"
+        rm -rf "${out}"/split[0-9]*   # the splits of an earlier run
+        mkdir -p "${out}/log"
         unroll=()   # dialogue examples: posteriors and embeddings written per utterance
         [ "${example_unit}" = utterance ] || unroll=(--utt_map "${dump}/${set}/dialogues")
-        # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "${_ngpu}" "${d}/decode_${set}/log/inference.log" \
-          python3 -m espnet_ser.bin.ser_inference --ngpu "${_ngpu}" \
-            --model_file "${d}/${inference_model}" --train_config "${d}/config.yaml" \
-            --data_path_and_name_and_type "${dump}/${set}/feats.scp,speech,kaldi_ark" \
-            --output_dir "${d}/decode_${set}" "${unroll[@]}" ${inference_args}
+        infer=(python3 -m espnet_ser.bin.ser_inference --ngpu "${_ngpu}"
+          --model_file "${d}/${inference_model}" --train_config "${d}/config.yaml"
+          --data_path_and_name_and_type "${scp},speech,kaldi_ark" "${unroll[@]}")
+        if [ "${_nj}" -eq 1 ]; then
+          # shellcheck disable=SC2086
+          add_run "${decode_list}" "${out}/log/inference.log" "${infer[@]}" --output_dir "${out}" ${inference_args}
+          continue
+        fi
+        split=${out}/split${_nj}
+        keys=(); parts=()
+        for ((j = 1; j <= _nj; j++)); do keys+=("${split}/keys.${j}.scp"); parts+=("${split}/${j}"); done
+        mkdir -p "${split}"
+        utils/split_scp.pl "${scp}" "${keys[@]}"
+        for ((j = 1; j <= _nj; j++)); do
+          # shellcheck disable=SC2086
+          add_run "${decode_list}" "${out}/log/inference.${j}.log" "${infer[@]}" \
+            --key_file "${keys[j - 1]}" --output_dir "${parts[j - 1]}" ${inference_args}
+        done
+        merges+=("${out} ${parts[*]}")
       done
     done
+  done
+  submit_array "Stage 5: inference" "${decode_list}" "${decode[@]}"
+  for m in "${merges[@]}"; do
+    # shellcheck disable=SC2086  # "<decode dir> <splits...>", no spaces in paths (add_run checks)
+    set -- ${m}
+    out=$1; shift
+    python3 -m espnet_ser.bin.merge_decode --out "${out}" "$@"
   done
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+  mkdir -p "${exp}/log"
+  score_list=${exp}/log/score.list
+  : > "${score_list}"
   for fold in $(fold_list); do
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
-      log "Stage 6: scoring: ${d}/decode_test/posteriors -> ${d}/decode_test/results.json"
-      python3 -m espnet_ser.bin.score --posteriors "${d}/decode_test/posteriors" \
-        --labels "${d}/${task_inv}" --ref "${task_ref}" --data-dir "${foldroot}/${fold}/test" \
-        --out-dir "${d}/decode_test" --tag "${tag}/seed${seed}/${fold}"
+      add_run "${score_list}" "${d}/decode_test/log/score.log" \
+        python3 -m espnet_ser.bin.score --posteriors "${d}/decode_test/posteriors" \
+          --labels "${d}/${task_inv}" --ref "${task_ref}" --data-dir "${foldroot}/${fold}/test" \
+          --out-dir "${d}/decode_test" --tag "${tag}/seed${seed}/${fold}"
     done
   done
+  # shellcheck disable=SC2086
+  submit_array "Stage 6: scoring (decode_test/posteriors -> results.json)" "${score_list}" ${train_cmd}
+  # The runs' WA/UA lines, in the list's order.
+  while read -r runlog _; do
+    log "Stage 6: $(grep -h 'WA (accuracy)' "${runlog}" | tail -n 1 | sed 's/.*INFO: //')"
+  done < "${score_list}"
 fi
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
