@@ -184,6 +184,10 @@ class ESPnetSERModel(AbsESPnetModel):
         self.register_buffer(
             "epoch_confusion", torch.zeros(C, C, dtype=torch.long), persistent=False
         )
+        # Each DDP worker counts its own shard (the trainer sums them at the epoch's end):
+        # DDP's per-forward buffer broadcast from rank 0 would overwrite the other workers'
+        # counts (test/tasks/test_ddp.py).
+        self._ddp_params_and_buffers_to_ignore = ["epoch_confusion"]
 
     # ------------------------------------------------------------------ progress
     def set_total_steps(self, total_steps: int) -> None:
