@@ -38,6 +38,9 @@ Outputs in ``--out-dir``:
     svm.json       options, dev UA/WA and seconds per C tried, chosen C, counts,
                    seconds for the whole fold, versions
     skipped        ``<set>:<utt> <reason>`` for every utterance left out
+With ``--dev-out-dir`` the final classifier (the chosen C) also writes the dev
+set's ``posteriors`` and ``labels.txt`` there (``svm.sh``: ``decode_dev/``), which
+late fusion (``espnet_ser.bin.fuse``) needs to choose its weights on dev.
 
 Example:
     python -m espnet_ser.bin.svm_baseline \\
@@ -286,6 +289,7 @@ def run_svm_baseline(
     ref: str = "utt2emo",
     solver: str = "linearsvc",
     patience: int = 2,
+    dev_out_dir: Optional[Path] = None,
 ) -> dict:
     """Train the SVM baseline and write test posteriors.
 
@@ -308,6 +312,8 @@ def run_svm_baseline(
             scikit-learn's ``dual="auto"`` picks).
         patience: The C path (ascending) stops once dev UA has been below its best
             for this many consecutive values (0: try every C).
+        dev_out_dir: Where the final classifier writes the dev set's posteriors
+            (and ``labels.txt``); None: not written.
 
     Returns:
         The summary written to ``svm.json`` (chosen C, dev scores per C,
@@ -331,6 +337,8 @@ def run_svm_baseline(
     if patience < 0:
         raise ValueError(f"svm_baseline: --patience {patience} must be >= 0")
     t_start = time.perf_counter()
+    if dev_out_dir is not None and dev_feats is None:
+        raise ValueError("svm_baseline: --dev-out-dir needs --dev-feats/--dev-dir (the dev set to decode)")
     if (dev_feats is None) != (dev_dir is None):
         raise ValueError("svm_baseline: give both --dev-feats and --dev-dir, or neither")
     c_grid = sorted(set(float(c) for c in c_grid))
@@ -420,15 +428,19 @@ def run_svm_baseline(
     logger.info("chosen C=%g (norm=%s)", best_c, norm)
 
     clf = _fit(x_train, y_train, best_c, cw, seed, max_iter, solver)
-    scores = _decision_matrix(clf, normed[-1], len(classes))
-    pred = scores.argmax(axis=1)
-    if posteriors == "onehot":
-        post = np.zeros_like(scores)
-        post[np.arange(len(pred)), pred] = 1.0
-    else:
+
+    def _posteriors(x: np.ndarray) -> np.ndarray:
+        scores = _decision_matrix(clf, x, len(classes))
+        if posteriors == "onehot":
+            out = np.zeros_like(scores)
+            out[np.arange(len(scores)), scores.argmax(axis=1)] = 1.0
+            return out
         finite = np.where(np.isfinite(scores), scores, -1e30)
         e = np.exp(finite - finite.max(axis=1, keepdims=True))
-        post = e / e.sum(axis=1, keepdims=True)
+        return e / e.sum(axis=1, keepdims=True)
+
+    post = _posteriors(normed[-1])
+    pred = post.argmax(axis=1)
 
     test_rows = [i for i, lab in enumerate(test.labels) if lab in index]
     test_ua = test_wa = None
@@ -444,11 +456,15 @@ def run_svm_baseline(
         )
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "posteriors", "w", encoding="utf-8") as f:
-        for utt, p in zip(test.utts, post):
-            f.write(utt + " " + " ".join(f"{v:.6g}" for v in p) + "\n")
-    (out_dir / "labels.txt").write_text("".join(c + "\n" for c in classes), encoding="utf-8")
+    written = [(out_dir, test.utts, post)]
+    if dev_out_dir is not None:
+        written.append((Path(dev_out_dir), dev.utts, _posteriors(normed[1])))
+    for where, utts, rows in written:
+        where.mkdir(parents=True, exist_ok=True)
+        with open(where / "posteriors", "w", encoding="utf-8") as f:
+            for utt, p in zip(utts, rows):
+                f.write(utt + " " + " ".join(f"{v:.6g}" for v in p) + "\n")
+        (where / "labels.txt").write_text("".join(c + "\n" for c in classes), encoding="utf-8")
     with open(out_dir / "skipped", "w", encoding="utf-8") as f:
         for s in sets:
             for utt, reason in s.skipped:
@@ -513,6 +529,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-feats", type=Path, required=True, help="test feats.scp")
     p.add_argument("--test-dir", type=Path, required=True, help="test data dir")
     p.add_argument("--out-dir", type=Path, required=True, help="output directory")
+    p.add_argument("--dev-out-dir", type=Path, default=None,
+                   help="also write the dev set's posteriors here (late fusion chooses its weights on them)")
     p.add_argument("--norm", choices=NORM_MODES, default="speaker", help="feature normalisation")
     p.add_argument(
         "--c",
@@ -562,6 +580,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             ref=args.ref,
             solver=args.solver,
             patience=args.patience,
+            dev_out_dir=args.dev_out_dir,
         )
     except (FileNotFoundError, ValueError) as e:
         msg = str(e).replace("\n", " ")

@@ -139,6 +139,24 @@ def test_softmax_posteriors_keep_the_decision(corpus, tmp_path):
     np.testing.assert_array_equal(p1.argmax(axis=1), p2.argmax(axis=1))
 
 
+def test_dev_posteriors_for_late_fusion(corpus, tmp_path):
+    # --dev-out-dir: the final classifier (chosen C) decodes dev too, in the test files' format.
+    _run(corpus, tmp_path / "test", norm="speaker", posteriors="softmax", dev_out_dir=tmp_path / "dev")
+    dev_dir = corpus[1]["dev"][1]
+    utts, post = _read_posteriors(tmp_path / "dev" / "posteriors")
+    assert utts == sorted((dev_dir / "utt2spk").read_text().split()[::2])
+    assert (tmp_path / "dev" / "labels.txt").read_text().split() == EMOTIONS
+    np.testing.assert_allclose(post.sum(axis=1), 1.0, atol=1e-4)
+    info = json.loads((tmp_path / "test" / "svm.json").read_text())
+    chosen = [d for d in info["dev_scores"] if d["c"] == info["chosen_c"]][0]
+    assert _ua_from_files(tmp_path / "dev", dev_dir) == pytest.approx(chosen["ua"])
+    root, sets, emotions = corpus
+    with pytest.raises(ValueError, match="--dev-out-dir needs --dev-feats"):
+        run_svm_baseline(train_feats=sets["train"][0], train_dir=sets["train"][1], test_feats=sets["test"][0],
+                         test_dir=sets["test"][1], out_dir=tmp_path / "x", c_grid=[0.01],
+                         dev_out_dir=tmp_path / "y")
+
+
 def test_speaker_normalisation_uses_each_speakers_own_statistics(corpus):
     _, sets, _ = corpus
     loaded = [svm_baseline.load_feature_set(n, *sets[n]) for n in ("train", "test")]

@@ -76,6 +76,9 @@ def test_folds_are_one_job_array(recipe):
         svm = json.loads((exp / f"fold{k}" / "decode_test" / "svm.json").read_text())
         assert svm["solver"] == "linearsvc" and svm["seconds"] > 0
         assert (exp / f"fold{k}" / "decode_test" / "results.json").is_file()
+        # Softmax posteriors of dev too (late fusion, espnet_ser.bin.fuse, chooses weights on them).
+        dev = (exp / f"fold{k}" / "decode_dev" / "posteriors").read_text().splitlines()
+        assert len(dev) == 16 and 0 < float(dev[0].split()[1]) < 1
         assert "fold" + str(k) in (exp / "log" / f"svm.{k}.log").read_text()
 
 

@@ -8,7 +8,8 @@
 # alone in the recipe, after ./run.sh --stop_stage 1 has written data/all and the folds:
 #   ./svm.sh --protocol emodb_l2so [--norm speaker] [--folds "1 2"]
 # Stages (numbers as in ser.sh): 2 functionals -> dump/compare_2016/all (./ser.sh stage 2);
-#   5 SVM per fold -> exp/<tag>/<fold>/decode_test/posteriors (the folds are one JOB=1:N
+#   5 SVM per fold -> exp/<tag>/<fold>/decode_{test,dev}/posteriors (softmax of the decision
+#     scores: same argmax; dev for late fusion, espnet_ser.bin.fuse; the folds are one JOB=1:N
 #     array through ${train_cmd}, logs exp/<tag>/log/svm.J.log; the time per fold is printed);
 #   6 scoring; 7 report -> RESULTS.md
 set -euo pipefail
@@ -106,7 +107,8 @@ if [ -n "${job}" ]; then
       --train-feats "${d}/train.scp" --train-dir "${foldroot}/${fold}/train" \
       --dev-feats "${d}/dev.scp" --dev-dir "${foldroot}/${fold}/dev" \
       --test-feats "${d}/test.scp" --test-dir "${foldroot}/${fold}/test" \
-      --norm "${norm}" --ref "${ref}" --solver "${solver}" --patience "${patience}" --out-dir "${d}/decode_test"
+      --norm "${norm}" --ref "${ref}" --solver "${solver}" --patience "${patience}" --out-dir "${d}/decode_test" \
+      --posteriors softmax --dev-out-dir "${d}/decode_dev"
   done
   exit 0
 fi

@@ -1,0 +1,200 @@
+"""Tests of bin/fuse.py: late fusion with weights chosen on dev only, seed ensembles, error lines."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from espnet_ser.bin import compare, fuse
+from espnet_ser.bin.score import score_dir
+
+LABELS = ["ang", "hap", "neu", "sad"]
+FOLDS = ("fold1", "fold2")
+
+
+def _table(path: Path, table: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k} {table[k]}\n" for k in sorted(table)))
+
+
+def _fold_root(root: Path) -> Path:
+    """Two folds; dev and test have 2 speakers x 4 classes x 3 utterances each."""
+    fr = root / "folds"
+    for fold in FOLDS:
+        for s, spks in (("dev", ("d1", "d2")), ("test", ("t1", "t2"))):
+            utt2spk, utt2emo = {}, {}
+            for spk in spks:
+                for lab in LABELS:
+                    for k in range(3):
+                        u = f"{fold}{spk}-{lab}{k}"
+                        utt2spk[u], utt2emo[u] = f"{fold}{spk}", lab
+            _table(fr / fold / s / "utt2spk", utt2spk)
+            _table(fr / fold / s / "utt2emo", utt2emo)
+    return fr
+
+
+def _refs(fr: Path, fold: str, s: str) -> dict:
+    return dict(line.split() for line in (fr / fold / s / "utt2emo").read_text().splitlines())
+
+
+def _posts(ref: dict, correct: bool, rng, sharp: float = 0.6) -> dict:
+    """Posteriors that put ``sharp`` on the reference class (correct) or on the next class (wrong)."""
+    out = {}
+    for u, lab in ref.items():
+        c = LABELS.index(lab) if correct else (LABELS.index(lab) + 1) % len(LABELS)
+        p = rng.dirichlet(np.ones(len(LABELS))) * (1 - sharp)
+        p[c] += sharp
+        out[u] = p
+    return out
+
+
+def _write_run(run: Path, dev: dict, test: dict, test_dir: Path) -> None:
+    for s, post in (("dev", dev), ("test", test)):
+        d = run / f"decode_{s}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "posteriors").write_text("".join(f"{u} " + " ".join(f"{v:.6f}" for v in post[u]) + "\n"
+                                              for u in sorted(post)))
+    # stage 6: results.json (its labels are the posterior columns)
+    (run / "emotions.txt").write_text("".join(lab + "\n" for lab in LABELS))
+    score_dir(str(run / "decode_test" / "posteriors"), str(run / "emotions.txt"), str(test_dir),
+              str(run / "decode_test"))
+
+
+def _system(root: Path, name: str, fr: Path, *, seeds=None, dev_correct=True, test_correct=True, seed=0):
+    rng = np.random.default_rng(seed)
+    exp = root / "exp" / name
+    for fold in FOLDS:
+        for s in (seeds or [None]):
+            run = exp / s / fold if s else exp / fold
+            _write_run(run, _posts(_refs(fr, fold, "dev"), dev_correct, rng),
+                       _posts(_refs(fr, fold, "test"), test_correct, rng), fr / fold / "test")
+    return exp
+
+
+def _main(*args) -> int:
+    return fuse.main([str(a) for a in args])
+
+
+def test_weights_are_chosen_on_dev_never_on_test(tmp_path):
+    # Dev says: trust A (right on dev), not B (wrong on dev). Test says the opposite. A tool that
+    # looked at test labels would pick B and score 100 %; choosing on dev must favour A and score ~0 %.
+    fr = _fold_root(tmp_path)
+    a = _system(tmp_path, "a", fr, seeds=["seed0", "seed1"], dev_correct=True, test_correct=False)
+    b = _system(tmp_path, "b", fr, dev_correct=False, test_correct=True, seed=1)
+    out = tmp_path / "exp" / "a+b"
+    assert _main(a, b, "--fold-root", fr, "--report", tmp_path / "RESULTS.md") == 0
+    for seed in ("seed0", "seed1"):
+        for fold in FOLDS:
+            info = json.loads((out / seed / fold / "fusion.json").read_text())
+            assert info["weights"][0] > info["weights"][1]   # dev prefers A
+            assert info["dev_ua"] == 1.0
+            assert all(g["ua"] < 1.0 for g in info["grid"] if g["weights"][0] < 0.5)
+            assert info["systems"] == [str(a / seed / fold), str(b / fold)]
+            res = json.loads((out / seed / fold / "decode_test" / "results.json").read_text())
+            assert res["ua"] < 0.1 and res["n"] == 24   # B-heavy weights would score 100 % here
+            # The fused dev posteriors (same weights) are written for a later fusion.
+            assert (out / seed / fold / "decode_dev" / "posteriors").is_file()
+    agg = json.loads((out / "results.json").read_text())
+    assert agg["n_runs"] == 4 and agg["baseline"] == "a"   # reported against its first system
+    assert "<!-- report:a+b -->" in (tmp_path / "RESULTS.md").read_text()
+    rows = compare.compare_rows([out])   # compare lists it like any other system
+    assert rows[0][0] == "a+b" and rows[0][1] == "4"
+
+
+def test_fusion_helps_when_dev_says_so_and_ties_go_to_equal_weights(tmp_path):
+    fr = _fold_root(tmp_path)
+    # Both right everywhere: every weight is best on dev -> equal weights.
+    a = _system(tmp_path, "a", fr, seed=0)
+    b = _system(tmp_path, "b", fr, seed=1)
+    assert _main(a, b, "--fold-root", fr, "--out", tmp_path / "exp" / "ab", "--report", tmp_path / "R.md",
+                 "--step", "0.1") == 0
+    info = json.loads((tmp_path / "exp" / "ab" / "fold1" / "fusion.json").read_text())
+    assert info["weights"] == [0.5, 0.5] and len(info["grid"]) == 11
+    post = dict(line.split(None, 1) for line in
+                (tmp_path / "exp" / "ab" / "fold1" / "decode_test" / "posteriors").read_text().splitlines())
+    pa = dict(line.split(None, 1) for line in (a / "fold1" / "decode_test" / "posteriors").read_text().splitlines())
+    pb = dict(line.split(None, 1) for line in (b / "fold1" / "decode_test" / "posteriors").read_text().splitlines())
+    u = sorted(post)[0]
+    expect = 0.5 * np.array(pa[u].split(), float) + 0.5 * np.array(pb[u].split(), float)
+    np.testing.assert_allclose(np.array(post[u].split(), float), expect, atol=1e-5)
+
+
+def test_weight_grid_on_the_simplex():
+    g = fuse.weight_grid(3, 0.5)
+    assert g.shape == (6, 3) and np.allclose(g.sum(axis=1), 1)
+    g2 = fuse.weight_grid(2, 0.25)
+    assert g2[0].tolist() == [0.5, 0.5] and g2[1].tolist() == [0.75, 0.25]
+    with pytest.raises(fuse.FusionError, match="whole number of steps"):
+        fuse.weight_grid(2, 0.3)
+
+
+def test_ensemble_averages_the_seeds_of_each_fold(tmp_path):
+    fr = _fold_root(tmp_path)
+    a = _system(tmp_path, "a", fr, seeds=["seed0", "seed1", "seed2"])
+    assert _main("--ensemble", a, "--fold-root", fr, "--report", tmp_path / "R.md") == 0
+    out = tmp_path / "exp" / "a_ens"
+    for fold in FOLDS:
+        rows = {}
+        for s in ("seed0", "seed1", "seed2"):
+            for line in (a / s / fold / "decode_test" / "posteriors").read_text().splitlines():
+                u, *v = line.split()
+                rows.setdefault(u, []).append(np.array(v, float))
+        got = {line.split()[0]: np.array(line.split()[1:], float)
+               for line in (out / fold / "decode_test" / "posteriors").read_text().splitlines()}
+        assert sorted(got) == sorted(rows)
+        for u, vs in rows.items():
+            np.testing.assert_allclose(got[u], np.mean(vs, axis=0), atol=1e-5)
+        info = json.loads((out / fold / "fusion.json").read_text())
+        assert info["mode"] == "ensemble" and info["weights"] == pytest.approx([1 / 3] * 3)
+        assert (out / fold / "decode_dev" / "posteriors").is_file()
+    agg = json.loads((out / "results.json").read_text())
+    assert agg["n_runs"] == 2 and "baseline" not in agg
+    # The ensemble can itself be fused with another system (its dev posteriors are there).
+    b = _system(tmp_path, "b", fr, seed=3)
+    assert _main(out, b, "--fold-root", fr, "--report", tmp_path / "R.md") == 0
+    assert (tmp_path / "exp" / "a_ens+b" / "fold2" / "decode_test" / "results.json").is_file()
+
+
+def test_different_utterance_sets_are_one_line(tmp_path, capsys):
+    fr = _fold_root(tmp_path)
+    a = _system(tmp_path, "a", fr)
+    b = _system(tmp_path, "b", fr, seed=1)
+    post = b / "fold2" / "decode_test" / "posteriors"
+    lines = post.read_text().splitlines()
+    post.write_text("\n".join(lines[1:]) + "\n")
+    assert _main(a, b, "--fold-root", fr, "--report", tmp_path / "R.md") == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"fuse: {a / 'fold2' / 'decode_test' / 'posteriors'} has 24 utterances, {post} has 23,")
+    assert "1 differ" in err and "different utterance sets" in err
+
+
+@pytest.mark.parametrize("case,expect", [
+    ("no_dev", "late fusion chooses its weights on dev"),
+    ("one_system", "late fusion needs two or more"),
+    ("fold_missing", "fuse systems run on the same folds"),
+    ("labels", "fuse systems of the same task"),
+    ("ensemble_unseeded", "no seed<S>/ runs to average"),
+    ("no_exp", "experiment directory not found"),
+])
+def test_bad_input_is_one_line(tmp_path, capsys, case, expect):
+    fr = _fold_root(tmp_path)
+    a = _system(tmp_path, "a", fr)
+    b = _system(tmp_path, "b", fr, seed=1)
+    args = [a, b]
+    if case == "no_dev":
+        (b / "fold1" / "decode_dev" / "posteriors").unlink()
+    elif case == "one_system":
+        args = [a]
+    elif case == "fold_missing":
+        import shutil
+        shutil.rmtree(b / "fold2")
+    elif case == "labels":
+        (b / "fold1" / "decode_test" / "results.json").write_text(json.dumps({"labels": LABELS[::-1]}))
+    elif case == "ensemble_unseeded":
+        args = ["--ensemble", a]
+    elif case == "no_exp":
+        args = [a, tmp_path / "exp" / "nothing"]
+    assert _main(*args, "--fold-root", fr, "--report", tmp_path / "R.md") == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("fuse: ") and expect in err, err
