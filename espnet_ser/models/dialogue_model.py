@@ -81,9 +81,10 @@ class DialogueSERModel(ESPnetSERModel):
         context_conf: Optional[Dict] = None,
         **kwargs,
     ):
-        for key in ("embedding_size", "center_loss_weight"):
+        for key in ("embedding_size", "center_loss_weight", "mixup_alpha", "specaug"):
             if kwargs.get(key):
-                raise ValueError(f"model dialogue: model_conf.{key} is not supported")
+                raise ValueError(f"model dialogue: {'' if key == 'specaug' else 'model_conf.'}{key} is not supported "
+                                 "(remove it from the training config)")
         super().__init__(emotion_labels, encoder, pooling, classifier, domain_heads, adapter, normalize,
                          **kwargs)
         if type(self.adapter).__name__ != "IdentityAdapter":

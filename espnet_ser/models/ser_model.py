@@ -2,7 +2,7 @@
 
 Data flow (shapes for a batch of B utterances cut into N >= B units)::
 
-    speech (B, T, D) -> [normalize] -> adapter -> units (N, T, D)
+    speech (B, T, D) -> [mixup] -> [specaug] -> [normalize] -> adapter -> units (N, T, D)
       -> encoder (N, T', H) -> pooling (N, P)             = point "pooled"
       -> [embedding layer] (N, E)                          = point "embedding"
       -> emotion classifier (N, C)
@@ -15,6 +15,22 @@ copied to every unit; ``-1`` marks an unknown label, masked out of that loss,
 so unlabelled utterances (emotion -1) train only the domain heads while going
 through the same forward pass as the labelled ones (batch-norm statistics are
 shared).
+
+Augmentation, in training-mode forwards only (validation and inference see the
+features as they are):
+
+* ``specaug`` (the task's ``specaug`` registry, ESPnet's ``SpecAug``: time warp,
+  frequency and time masks) runs before ``normalize``, as in ESPnet's ASR model;
+  it needs frame sequences and refuses utterance-level functionals (T = 1).
+* ``mixup_alpha > 0`` (Zhang et al., *mixup*): every training batch is mixed with
+  a permutation of itself, ``x = lam x_i + (1 - lam) x_perm(i)`` with
+  ``lam ~ Beta(alpha, alpha)`` drawn once per batch; the mixed utterance is as
+  long as the longer of the two (padding is zeros).  Losses are mixed the same
+  way: ``lam CE(y_i) + (1 - lam) CE(y_perm(i))``, for the emotion AND for every
+  domain head (a mixed utterance carries both speakers; the adversary learns and
+  reverses the same mixture the emotion classifier sees).  The adversary-only
+  updates (``adversary_update``) see the unmixed batch.  Accuracies and the
+  epoch confusion count the dominant label (``y_i`` when ``lam >= 0.5``).
 
 Training progress ``p = num_updates / total_steps`` drives the GRL schedules.
 ``num_updates`` is a registered buffer incremented by every training-mode
@@ -78,6 +94,17 @@ def _masked_ce(logits: torch.Tensor, y: torch.Tensor) -> Tuple[torch.Tensor, int
     return F.cross_entropy(logits[valid], y[valid]), n
 
 
+def _mixed_ce(logits: torch.Tensor, y_unit: torch.Tensor, mix: Optional[Tuple[float, torch.Tensor]],
+              y_utt: torch.Tensor, unit2utt: torch.Tensor) -> Tuple[torch.Tensor, int]:
+    """``_masked_ce``, or ``lam CE(y) + (1 - lam) CE(y[perm])`` when ``mix = (lam, perm)``."""
+    loss, n = _masked_ce(logits, y_unit)
+    if mix is None:
+        return loss, n
+    lam, perm = mix
+    loss_b, n_b = _masked_ce(logits, y_utt[perm][unit2utt])
+    return lam * loss + (1.0 - lam) * loss_b, n + n_b
+
+
 def _units_to_utts(x: torch.Tensor, unit2utt: torch.Tensor, batch: int) -> torch.Tensor:
     """Average unit rows (N, D) into utterance rows (B, D)."""
     if x.size(0) == batch:
@@ -114,6 +141,10 @@ class ESPnetSERModel(AbsESPnetModel):
             (0 = let the trainer derive it).
         stop_on_nonfinite_loss: Raise ``NonFiniteLossError`` on a NaN/inf
             training loss (ESPnet's trainer would silently skip the step).
+        specaug: SpecAugment module ``(xs, ilens) -> (xs, ilens)`` applied in
+            training only, before ``normalize`` (the task's ``specaug`` registry).
+        mixup_alpha: Beta(alpha, alpha) of mixup in training (0 = off; 0.2 is
+            the usual value); see the module docstring.
     """
 
     def __init__(
@@ -135,6 +166,8 @@ class ESPnetSERModel(AbsESPnetModel):
         center_loss_alpha: float = 0.5,
         total_steps: int = 0,
         stop_on_nonfinite_loss: bool = True,
+        specaug: Optional[torch.nn.Module] = None,
+        mixup_alpha: float = 0.0,
     ):
         super().__init__()
         self.emotion_labels = list(emotion_labels)
@@ -144,6 +177,10 @@ class ESPnetSERModel(AbsESPnetModel):
             )
         self.adapter = adapter if adapter is not None else IdentityAdapter()
         self.normalize = normalize
+        self.specaug = specaug
+        if not float(mixup_alpha) >= 0.0:
+            raise ValueError(f"model_conf.mixup_alpha: must be >= 0 (0 = off, e.g. 0.2), got {mixup_alpha}")
+        self.mixup_alpha = float(mixup_alpha)
         self.encoder = encoder
         self.pooling = pooling
         pooled_size = pooling.output_size()
@@ -237,6 +274,14 @@ class ESPnetSERModel(AbsESPnetModel):
                 f"built for input_size={expected}; check --input_size / the feature config"
             )
         xs, ilens = speech, speech_lengths.long()
+        if self.specaug is not None and self.training:
+            if xs.size(1) <= 1:
+                raise ValueError(
+                    f"specaug: SpecAugment needs frame sequences, but the features are utterance-level "
+                    f"(functionals, (1, {xs.size(-1)}) per utterance); remove specaug/specaug_conf from the "
+                    "training config (or give --specaug none) for these features")
+            # Time warp and masks on a copy (adversary_steps reuse the batch).
+            xs, ilens = self.specaug(xs.clone(), ilens)
         if self.normalize is not None:
             # ESPnet's GlobalMVN/UtteranceMVN work in place on tensors without grad:
             # a copy keeps the caller's batch intact (adversary_steps reuse it).
@@ -271,6 +316,14 @@ class ESPnetSERModel(AbsESPnetModel):
             loss (scalar), stats (dict of scalars or None), weight (B).
         """
         B = speech.size(0)
+        mix = None
+        if self.training and self.mixup_alpha > 0 and B > 1:
+            a = torch.tensor(self.mixup_alpha)
+            mix_lam = float(torch.distributions.Beta(a, a).sample())
+            perm = torch.randperm(B).to(speech.device)
+            speech = mix_lam * speech + (1.0 - mix_lam) * speech[perm]
+            speech_lengths = torch.maximum(speech_lengths, speech_lengths[perm])
+            mix = (mix_lam, perm)
         out = self.encode(speech, speech_lengths)
         unit2utt = out["unit2utt"]
         emb = out["embedding"]
@@ -286,10 +339,13 @@ class ESPnetSERModel(AbsESPnetModel):
                 "emotion list; the <name>.int files and the label inventory disagree "
                 "(rerun espnet_ser.bin.prepare_labels)"
             )
+        # Mixup: the dominant label of each mixed utterance counts for accuracy and center loss.
+        dominant = (lambda y: y) if mix is None or mix[0] >= 0.5 else (lambda y: y[mix[1]])
         y_unit = y_utt[unit2utt]
 
         logits = self.classifier(emb)
-        loss_ce, n_lab = _masked_ce(logits, y_unit)
+        loss_ce, n_lab = _mixed_ce(logits, y_unit, mix, y_utt, unit2utt)
+        y_utt, y_unit = dominant(y_utt), dominant(y_utt)[unit2utt]
         loss = self.ce_weight * loss_ce
         stats: Dict[str, Optional[torch.Tensor]] = {}
         stats["loss_emo"] = loss_ce.detach() if n_lab else None
@@ -332,8 +388,8 @@ class ESPnetSERModel(AbsESPnetModel):
                 )
             lam = head.current_lambda(p)
             logits_d = head(out[head.attach], lam)
-            y_d_unit = y_d[unit2utt]
-            loss_d, n_d = _masked_ce(logits_d, y_d_unit)
+            loss_d, n_d = _mixed_ce(logits_d, y_d[unit2utt], mix, y_d, unit2utt)
+            y_d_unit = dominant(y_d)[unit2utt]
             loss = loss + head.weight * loss_d
             stats[f"loss_{head.name}"] = loss_d.detach() if n_d else None
             with torch.no_grad():

@@ -8,6 +8,7 @@ name          choices                              default
 ============= ==================================== =============
 input_adapter identity, segment                    identity
 normalize     global_mvn, utterance_mvn (ESPnet)   none
+specaug       specaug (ESPnet's SpecAug)           none
 encoder       mlp, conv1d, cnn_bigru, cnn_gru_1d,  conv1d
               tdnn_bilstm, cnn_blstm, adarl,
               at_fusion, concat_fusion
@@ -15,6 +16,12 @@ pooling       stats, mean                          stats
 classifier    mlp                                  mlp
 model         espnet, dialogue                     espnet
 ============= ==================================== =============
+
+``specaug`` is ESPnet's SpecAugment (``espnet2.asr.specaug.specaug.SpecAug``:
+time warp, frequency and time masks; ``specaug_conf`` takes its arguments),
+applied by the model in training only, before ``normalize`` as in ESPnet's ASR
+model.  It needs frame sequences: on utterance-level functionals (shape files
+``utt 1,D``) ``build_model`` refuses it with one line.
 
 ``input_adapter`` turns a batch of feature sequences into the units the
 encoder sees (``identity``: one unit per utterance; ``segment``: fixed-length
@@ -60,6 +67,8 @@ from typing import Callable, Collection, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import yaml
+from espnet2.asr.specaug.abs_specaug import AbsSpecAug
+from espnet2.asr.specaug.specaug import SpecAug
 from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.layers.global_mvn import GlobalMVN
 from espnet2.layers.utterance_mvn import UtteranceMVN
@@ -124,6 +133,14 @@ normalize_choices = ClassChoices(
     "normalize",
     classes=dict(global_mvn=GlobalMVN, utterance_mvn=UtteranceMVN),
     type_check=AbsNormalize,
+    default=None,
+    optional=True,
+)
+# ESPnet's SpecAugment (the same registry entry as ASRTask's specaug_choices).
+specaug_choices = ClassChoices(
+    "specaug",
+    classes=dict(specaug=SpecAug),
+    type_check=AbsSpecAug,
     default=None,
     optional=True,
 )
@@ -220,6 +237,26 @@ def input_size_from_shape_file(shape_file: str) -> int:
             "python -m espnet_ser.bin.make_shape_file), got {first}; or set --input_size"
         )
     return int(first[1].split(",")[-1])
+
+
+def _check_frame_level(option: str, shape_files: Sequence[str]) -> None:
+    """Refuse an augmentation that needs frames on utterance-level features.
+
+    Raises:
+        ValueError: Every utterance of the first shape file has one frame
+            (``utt 1,D``: functionals such as ComParE_2016 or eGeMAPS).
+    """
+    if not shape_files:
+        return
+    from espnet_ser.utils.data_dir import read_table
+
+    frames = {v.split(",")[0] for v in read_table(shape_files[0]).values()}
+    if frames == {"1"}:
+        raise ValueError(
+            f"{option}: SpecAugment needs frame sequences, but {shape_files[0]} holds utterance-level "
+            f"features (every utterance 1 frame: functionals); remove {option}/{option}_conf from the "
+            f"training config (or give --{option} none) for these features"
+        )
 
 
 def build_domain_heads(
@@ -342,6 +379,7 @@ class SERTask(AbsTask):
     class_choices_list = [
         input_adapter_choices,
         normalize_choices,
+        specaug_choices,
         encoder_choices,
         pooling_choices,
         classifier_choices,
@@ -536,6 +574,10 @@ class SERTask(AbsTask):
         normalize = None
         if getattr(args, "normalize", None) is not None:
             normalize = normalize_choices.get_class(args.normalize)(**conf("normalize"))
+        extra_model_args = {}
+        if getattr(args, "specaug", None) is not None:
+            _check_frame_level("specaug", getattr(args, "train_shape_file", None) or [])
+            extra_model_args["specaug"] = specaug_choices.get_class(args.specaug)(**conf("specaug"))
         _map_old_frontend_option(args)
         adapter = input_adapter_choices.get_class(getattr(args, "input_adapter", None) or "identity")(
             **conf("input_adapter")
@@ -568,6 +610,7 @@ class SERTask(AbsTask):
             domain_heads=heads,
             adapter=adapter,
             normalize=normalize,
+            **extra_model_args,
             **model_conf,
         )
         model.input_size = input_size

@@ -218,3 +218,106 @@ def test_adversary_optimizer_copy_matches_one_optimizer():
     for k in results[0]:
         torch.testing.assert_close(results[0][k], results[1][k])
     assert args.optim2 == "adam" and args.optim2_conf == {"lr": 0.01}
+
+
+# ---------------------------------------------------------------- augmentation
+class _Recorder(torch.nn.Module):
+    """Records what it is given and passes it on (stands in for normalize / wraps SpecAug)."""
+
+    def __init__(self, inner=None):
+        super().__init__()
+        self.inner, self.seen = inner, []
+
+    def forward(self, xs, ilens):
+        self.seen.append(xs.detach().clone())
+        return self.inner(xs, ilens) if self.inner is not None else (xs, ilens)
+
+
+def _specaug():
+    from espnet2.asr.specaug.specaug import SpecAug
+
+    # Wide, certain masks, so that an applied SpecAug always leaves zeros.
+    return SpecAug(apply_time_warp=True, time_warp_window=2, freq_mask_width_range=[2, 3], num_freq_mask=1,
+                   time_mask_width_range=[2, 3], num_time_mask=1)
+
+
+def test_specaug_only_in_training_before_normalize_shapes_kept():
+    model = build()
+    spec, norm = _Recorder(_specaug()), _Recorder()
+    model.specaug, model.normalize = spec, norm
+    xs, lens = batch()
+    x_before = xs.clone()
+    emo, spk = torch.tensor([0, 1, 2, 1]), torch.tensor([0, 1, 2, 3])
+    model.train()
+    model(xs, lens, emotion=emo, speaker=spk)
+    assert len(spec.seen) == 1 and torch.equal(spec.seen[0], xs)      # SpecAug gets the raw batch ...
+    assert norm.seen[0].shape == xs.shape                               # ... shapes kept ...
+    assert (norm.seen[0] == 0).any() and not torch.equal(norm.seen[0], xs)  # ... normalize gets it masked
+    assert torch.equal(xs, x_before)                                    # the caller's batch is untouched
+    model.eval()
+    model(xs, lens, emotion=emo, speaker=spk)
+    model.infer(xs, lens)
+    assert len(spec.seen) == 1                                          # never outside training
+    assert torch.equal(norm.seen[-1], xs)
+
+
+def test_specaug_on_functionals_is_one_line_error():
+    model = build()
+    model.specaug = _specaug()
+    model.train()
+    with pytest.raises(ValueError, match=r"^specaug: SpecAugment needs frame sequences.*functionals.*remove specaug"):
+        model(torch.randn(4, 1, D), torch.ones(4, dtype=torch.long), emotion=torch.tensor([0, 1, 2, 1]),
+              speaker=torch.tensor([0, 1, 2, 3]))
+    model.eval()  # inference on functionals with a SpecAug model built elsewhere: nothing to augment
+    model.infer(torch.randn(4, 1, D), torch.ones(4, dtype=torch.long))
+
+
+class _FixedBeta:
+    def __init__(self, *_):
+        pass
+
+    def sample(self):
+        return torch.tensor(0.7)
+
+
+def _mixup_model(monkeypatch, alpha=0.2):
+    model = build()
+    model.mixup_alpha = alpha
+    monkeypatch.setattr(torch.distributions, "Beta", _FixedBeta)
+    perm = torch.tensor([1, 0, 3, 2])
+    monkeypatch.setattr(torch, "randperm", lambda n, **kw: perm)
+    return model, perm
+
+
+def test_mixup_mixes_inputs_and_emotion_and_domain_targets(monkeypatch):
+    model, perm = _mixup_model(monkeypatch)
+    model.num_updates.fill_(50)
+    xs, lens = batch()
+    emo, spk = torch.tensor([0, 1, 2, -1]), torch.tensor([0, 1, 2, 3])
+    model.train()
+    loss, stats, _ = model(xs, lens, emotion=emo, speaker=spk)
+    # The same forward by hand: mixed input, both targets weighted by lam (= 0.7), -1 masked.
+    model.num_updates.fill_(50)
+    lam = 0.7
+    out = model.encode(lam * xs + (1 - lam) * xs[perm], torch.maximum(lens, lens[perm]))
+    logits = model.classifier(out["embedding"])
+    ce = torch.nn.functional.cross_entropy
+    expect_emo = lam * ce(logits[:3], emo[:3]) + (1 - lam) * ce(logits[[0, 1, 3]], emo[perm][[0, 1, 3]])
+    torch.testing.assert_close(stats["loss_emo"].reshape(()), expect_emo.detach())
+    head = model.domain_heads[0]
+    logits_d = head.classifier(out[head.attach])
+    expect_spk = lam * ce(logits_d, spk) + (1 - lam) * ce(logits_d, spk[perm])
+    torch.testing.assert_close(stats["loss_speaker"].reshape(()), expect_spk.detach())
+    torch.testing.assert_close(loss.reshape(()), (expect_emo + expect_spk).detach())
+    # Evaluation: no mixing (the plain masked cross entropy of the batch as it is).
+    model.eval()
+    _, s_eval, _ = model(xs, lens, emotion=emo, speaker=spk)
+    plain = ce(model.classifier(model.encode(xs, lens)["embedding"])[:3], emo[:3])
+    torch.testing.assert_close(s_eval["loss_emo"].reshape(()), plain.detach())
+
+
+def test_mixup_off_by_default_and_bad_alpha():
+    assert build().mixup_alpha == 0.0
+    enc = Conv1dEncoder(D, channels=[8], kernel_sizes=[3], strides=[1])
+    with pytest.raises(ValueError, match=r"model_conf.mixup_alpha: must be >= 0"):
+        ESPnetSERModel(["a", "b"], enc, StatsPooling(enc.output_size()), MLPClassifier(16, 2), mixup_alpha=-0.2)

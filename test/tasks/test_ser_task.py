@@ -285,3 +285,39 @@ def test_utterance_mvn_is_espnets(tiny):
     from espnet2.layers.utterance_mvn import UtteranceMVN
 
     assert isinstance(model.normalize, UtteranceMVN) and model.normalize.norm_vars
+
+
+def test_specaug_and_mixup_train_through_the_task(tiny):
+    """specaug (ESPnet's SpecAug from the task's registry) and model_conf mixup_alpha in one run."""
+    from espnet2.asr.specaug.specaug import SpecAug
+
+    root, conf, lang, train, dev = tiny
+    cfg = dict(CONF, specaug="specaug",
+               specaug_conf={"time_warp_window": 2, "freq_mask_width_range": [0, 2], "num_freq_mask": 1,
+                             "time_mask_width_ratio_range": [0.0, 0.2], "num_time_mask": 1},
+               model_conf={"embedding_size": 8, "mixup_alpha": 0.2})
+    aug = root / "aug.yaml"
+    aug.write_text(yaml.safe_dump(cfg))
+    out = root / "exp_aug"
+    ser_train.main(train_args(aug, lang, train, dev, out, 1))
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["specaug"] == "specaug" and saved["model_conf"]["mixup_alpha"] == 0.2
+    model, _ = ser_inference.load_model(out / "config.yaml", out / "1epoch.pth")
+    assert isinstance(model.specaug, SpecAug) and model.mixup_alpha == 0.2 and not model.training
+
+
+def test_specaug_on_functionals_is_refused_at_build(tmp_path):
+    import argparse
+
+    from espnet_ser.tasks.ser import SERTask
+
+    shape = tmp_path / "speech_shape"
+    shape.write_text("u1 1,8\nu2 1,8\n")  # utterance-level functionals: one frame each
+    args = SERTask.get_default_config()
+    args.update(emotion_list=["a", "b"], specaug="specaug", specaug_conf={"time_mask_width_range": [0, 2]},
+                train_shape_file=[str(shape)])
+    with pytest.raises(ValueError, match=rf"^specaug: SpecAugment needs frame sequences, but {shape} .*"
+                                         r"remove specaug/specaug_conf from the training config"):
+        SERTask.build_model(argparse.Namespace(**args))
+    shape.write_text("u1 1,8\nu2 7,8\n")  # frames: built
+    assert SERTask.build_model(argparse.Namespace(**args)).specaug is not None
