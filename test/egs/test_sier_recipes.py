@@ -306,8 +306,8 @@ def test_ravdess_recipe_smoke_synthetic(tmp_path):
     assert res.returncode == 0, _tail(res)
     assert (recipe / "db" / "ravdess_synth" / "Audio_Speech_Actors_01-24").is_dir()
     assert len((recipe / "data" / "all" / "spk2utt").read_text().splitlines()) == 6
-    _results(recipe / "exp" / "train_mfcc_global")
-    assert "<!-- report:train_mfcc_global -->" in (recipe / "RESULTS.md").read_text()
+    _results(recipe / "exp" / "train_mfcc_speaker")   # --norm speaker is the default (Emo-DB's evidence)
+    assert "<!-- report:train_mfcc_speaker -->" in (recipe / "RESULTS.md").read_text()
 
 
 @pytest.mark.slow
