@@ -9,9 +9,16 @@ Feature sets (scp mode)::
 
 writes ``posteriors`` (``utt p_0 ... p_{C-1}`` in emotions.txt order),
 ``labels.txt`` (``utt label``) and ``embeddings.{ark,scp}`` (the vector where
-the speaker adversary attaches, (1, D) per utterance, for the speaker probe).
-Segment models average segment posteriors (``--vote true``: fraction of
-segment votes instead).
+the speaker adversary attaches, (1, D) per utterance, for the speaker probe),
+``skipped`` (``utt reason``: unreadable features or a wrong shape) and
+``emotions.txt``. Segment models average segment posteriors (``--vote true``:
+fraction of segment votes instead). As ESPnet's inference does, the model is
+built with ``SERTask.build_model_from_file`` (the weights read with
+``weights_only=True``, see :func:`load_model`) and the features are read with
+``SERTask.build_streaming_iterator``; ``--key_file`` decodes only the ids it
+lists, so a set can be split into jobs (``python -m espnet_ser.bin.split_scp``)
+whose outputs ``python -m espnet_ser.bin.merge_decode`` joins (stage 5 with
+``ser.sh --inference_nj N``).
 
 Single files: ``python -m espnet_ser.bin.recognize --model packed_model.zip a.wav``
 (:mod:`espnet_ser.bin.recognize`). Python::
@@ -70,26 +77,39 @@ def _pick_embedding_point(model) -> str:
 
 
 def load_model(train_config, model_file, device: str = "cpu"):
-    """Build the model from config.yaml and load a checkpoint strictly.
+    """Build the model with ESPnet's ``SERTask.build_model_from_file`` and load a checkpoint strictly.
+
+    ESPnet's loader unpickles the checkpoint with ``weights_only=False``
+    (a pickle can run code, and a packed model is something people download) and
+    loads it with ``strict=False`` (a checkpoint of another model would load
+    silently). So ESPnet builds the model from ``config.yaml`` only
+    (``model_file=None``: its build path, device placement and adapters), and
+    the weights are read here first, with ``weights_only=True``, and loaded
+    strictly. A ``normalize: global_mvn`` model is built from a copy of the
+    config whose statistics file is a placeholder: the statistics are the
+    checkpoint's buffers and the training stats file need not exist here.
 
     Returns:
-        (model in eval mode, args namespace).
+        (model in eval mode, args namespace of ``config.yaml``).
     """
+    import tempfile
+
     from espnet_ser.tasks.ser import SERTask
 
     train_config, model_file = Path(train_config), Path(model_file)
     for f, what in ((train_config, "--train_config"), (model_file, "--model_file")):
         if not f.is_file():
             raise FileNotFoundError(f"ser_inference: {what} {f} not found")
-    with open(train_config, encoding="utf-8") as f:
-        args = argparse.Namespace(**yaml.safe_load(f))
     state = torch.load(model_file, map_location=device, weights_only=True)
-    if getattr(args, "normalize", None) == "global_mvn":
-        # The statistics are the checkpoint's buffers (normalize.mean/std); the
-        # training stats file need not exist here: build from a placeholder.
-        model = _build_with_placeholder_stats(SERTask, args, train_config)
+    with open(train_config, encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    if config.get("normalize") == "global_mvn":
+        with tempfile.TemporaryDirectory() as tmp:
+            model, args = SERTask.build_model_from_file(
+                _placeholder_stats_config(config, train_config, Path(tmp)), None, device)
+        args.normalize_conf = config.get("normalize_conf")  # as trained (the stats file's own path)
     else:
-        model = SERTask.build_model(args)
+        model, args = SERTask.build_model_from_file(train_config, None, device)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(
@@ -119,31 +139,70 @@ def model_dir_norm(model_dir, config: dict) -> str:
     return run_norm(model_dir, config, norm)
 
 
-def _build_with_placeholder_stats(task, args, train_config):
-    """Build a ``normalize: global_mvn`` model whose stats file is a placeholder (D from input_size)."""
-    import tempfile
-
-    dim = getattr(args, "input_size", None)
+def _placeholder_stats_config(config: dict, train_config: Path, tmp: Path) -> Path:
+    """A copy of a ``global_mvn`` config in ``tmp`` whose stats file is a placeholder (D from input_size)."""
+    dim = config.get("input_size")
     if not dim:
         raise ValueError(f"ser_inference: {train_config}: global_mvn model without input_size")
-    with tempfile.TemporaryDirectory() as tmp:
-        placeholder = Path(tmp) / "stats.npz"
-        np.savez(placeholder, count=np.array(1), sum=np.zeros(int(dim)), sum_square=np.ones(int(dim)))
-        args.normalize_conf = dict(getattr(args, "normalize_conf", None) or {}, stats_file=str(placeholder))
-        return task.build_model(args)
+    placeholder = tmp / "stats.npz"
+    np.savez(placeholder, count=np.array(1), sum=np.zeros(int(dim)), sum_square=np.ones(int(dim)))
+    config = dict(config, normalize_conf=dict(config.get("normalize_conf") or {}, stats_file=str(placeholder)))
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
 
 
-def _batches(items: List, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _as_matrix(uid: str, data: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """Preprocess of the streaming iterator: a stored (D,) vector is one (1, D) row."""
+    speech = data["speech"]
+    return dict(data, speech=speech[None, :] if speech.ndim == 1 else speech)
 
 
-def _pad(mats: List[np.ndarray]):
-    lens = [m.shape[0] for m in mats]
-    out = np.zeros((len(mats), max(lens), mats[0].shape[1]), dtype=np.float32)
-    for i, m in enumerate(mats):
-        out[i, : m.shape[0]] = m
-    return torch.from_numpy(out), torch.tensor(lens, dtype=torch.long)
+def check_keys(table: Dict[str, str], keys: List[str], dim: Optional[int]):
+    """Read each utterance's features once; split the keys into decodable ones and skips.
+
+    ESPnet's streaming iterator stops at the first entry it cannot read, so
+    the entries are checked here first and a bad one becomes an accounted skip.
+
+    Args:
+        table: ``feats.scp`` as ``{utt: ark spec}``.
+        keys: Utterances to check, in ``feats.scp`` order.
+        dim: Feature dimension the model expects (``None``: the first readable one's).
+
+    Returns:
+        ``(good keys, ["utt reason", ...])``.
+    """
+    from espnet_ser.features.ark_io import read_matrix
+
+    good, skipped = [], []
+    for k in keys:
+        try:
+            m = np.asarray(read_matrix(table[k]), dtype=np.float32)
+        except (OSError, ValueError) as e:
+            skipped.append(f"{k} unreadable features: {e}")
+            continue
+        if m.ndim == 1:
+            m = m[None, :]
+        if m.ndim != 2 or m.shape[0] == 0 or (dim is not None and m.shape[1] != dim):
+            skipped.append(f"{k} bad feature shape {m.shape}")
+            continue
+        dim = m.shape[1] if dim is None else dim
+        good.append(k)
+    return good, skipped
+
+
+def _selected_keys(table: Dict[str, str], feats_scp, key_file) -> List[str]:
+    """The keys of ``feats_scp`` to decode, in its order (all, or those of ``key_file``)."""
+    from espnet_ser.utils.data_dir import read_table
+
+    if key_file is None:
+        return list(table)
+    wanted = read_table(key_file, allow_empty_value=True)  # ids, or scp lines (first column)
+    unknown = [k for k in wanted if k not in table]
+    if unknown:
+        raise ValueError(f"--key_file {key_file}: {len(unknown)} id(s) not in {feats_scp} "
+                         f"(first: {unknown[0]}); list ids of that feats.scp")
+    return [k for k in table if k in wanted]
 
 
 def infer_scp(
@@ -155,20 +214,42 @@ def infer_scp(
     embedding_point: Optional[str] = None,
     device: str = "cpu",
     utt_map: Optional[str] = None,
+    key_file=None,
+    num_workers: int = 0,
 ) -> Dict[str, int]:
-    """Decode every utterance of ``feats_scp`` into ``output_dir``.
+    """Decode the utterances of ``feats_scp`` (all, or those of ``key_file``) into ``output_dir``.
+
+    The features are read with ESPnet's streaming iterator
+    (``SERTask.build_streaming_iterator``, as ``espnet2/bin/asr_inference.py``
+    does), restricted to ``key_file``'s ids; entries that cannot be read or
+    have the wrong shape are listed in ``skipped`` with the reason before the
+    iterator starts (:func:`check_keys`).
 
     With ``utt_map`` (``example utt_1 ... utt_U``, the ``dialogues`` file of
     ``bin/make_dialogues``) an example is a dialogue: the model returns one
     posterior row per utterance and every output is written per utterance id
     (plus ``alpha``, the modality weights, when the model has them).
 
+    Args:
+        key_file: Ids to decode (one per line, or scp lines: the first column),
+            each one of ``feats_scp``; ``None``: all of it.
+        num_workers: Data-loader workers (0: read in this process; features
+            are precomputed matrices, so a worker process only adds a process
+            per decoding job).
+
     Returns:
         ``{"n": utterances decoded, "skipped": utterances skipped}``; skipped
         utterances (unreadable or wrong dimension) are listed with the reason
-        in ``<output_dir>/skipped``.
+        in ``<output_dir>/skipped``. Every table is sorted bytewise.
+
+    Raises:
+        ValueError: A ``key_file`` id that is not in ``feats_scp``, or an
+            ``utt_map`` that does not match the features.
     """
-    from espnet_ser.features.ark_io import ArkWriter, read_matrix
+    import tempfile
+
+    from espnet_ser.features.ark_io import ArkWriter
+    from espnet_ser.tasks.ser import SERTask
     from espnet_ser.utils.data_dir import read_table
 
     table = read_table(feats_scp)
@@ -176,63 +257,68 @@ def infer_scp(
     output_dir.mkdir(parents=True, exist_ok=True)
     point = embedding_point or _pick_embedding_point(model)
     labels = model.emotion_labels
-    dim = getattr(model, "input_size", None)
-    skipped: List[str] = []
-    post_lines, label_lines = [], []
-    keys = sorted(table, key=lambda k: k.encode("utf-8"))
     units = read_table(utt_map) if utt_map else None
-    alpha_lines: List[str] = []
+    keys, skipped = check_keys(table, _selected_keys(table, feats_scp, key_file), getattr(model, "input_size", None))
+    rows = []  # (utt, posteriors, embedding, alpha or None)
+    if keys:
+        with tempfile.TemporaryDirectory(prefix="ser_inference.") as tmp:
+            good = Path(tmp) / "keys"
+            good.write_text("".join(k + "\n" for k in keys), encoding="utf-8")
+            loader = SERTask.build_streaming_iterator(
+                [(str(feats_scp), "speech", "kaldi_ark")],
+                preprocess_fn=_as_matrix,
+                collate_fn=SERTask.build_collate_fn(argparse.Namespace(), False),
+                key_file=str(good),
+                batch_size=batch_size,
+                dtype="float32",
+                num_workers=num_workers,
+                ngpu=int(str(device).startswith("cuda")),
+                inference=True,
+            )
+            with torch.no_grad():
+                for ok, batch in loader:
+                    lens = batch["speech_lengths"]
+                    out = model.infer(batch["speech"].to(device), lens.to(device), vote=vote, point=point)
+                    rows += _rows(ok, lens, out, units, utt_map)
+    rows.sort(key=lambda r: r[0].encode("utf-8"))
+    alpha_lines = []
     with ArkWriter(output_dir / "embeddings.ark", output_dir / "embeddings.scp") as writer:
-        for chunk in _batches(keys, batch_size):
-            mats, ok = [], []
-            for k in chunk:
-                try:
-                    m = np.asarray(read_matrix(table[k]), dtype=np.float32)
-                except (OSError, ValueError) as e:
-                    skipped.append(f"{k} unreadable features: {e}")
-                    continue
-                if m.ndim == 1:
-                    m = m[None, :]
-                if m.ndim != 2 or m.shape[0] == 0 or (dim is not None and m.shape[1] != dim):
-                    skipped.append(f"{k} bad feature shape {m.shape}")
-                    continue
-                mats.append(m)
-                ok.append(k)
-            if not ok:
-                continue
-            xs, lens = _pad(mats)
-            out = model.infer(xs.to(device), lens.to(device), vote=vote, point=point)
-            post = out["posteriors"].cpu().numpy()
-            emb = out["embeddings"].cpu().numpy()
-            if units is None:
-                rows = [(k, p, e, None) for k, p, e in zip(ok, post, emb)]
-            else:  # one row per utterance of each dialogue, in the order of its matrix
-                alpha = out["alpha"].cpu().numpy() if "alpha" in out else None
-                rows = []
-                for i, k in enumerate(ok):
-                    utts = units.get(k, "").split()
-                    if len(utts) != int(lens[i]):
-                        raise ValueError(f"{utt_map}: {k} lists {len(utts)} utterances, its features have "
-                                         f"{int(lens[i])} rows (re-run stage 3)")
-                    rows += [(u, post[i, j], emb[i, j], None if alpha is None else alpha[i, j])
-                             for j, u in enumerate(utts)]
-            for k, p, e, a in rows:
-                post_lines.append(k + " " + " ".join(f"{v:.6f}" for v in p))
-                label_lines.append(f"{k} {labels[int(p.argmax())]}")
-                writer[k] = e[None, :].astype(np.float32)
-                if a is not None:
-                    alpha_lines.append(k + " " + " ".join(f"{v:.6f}" for v in a))
-    if units is not None:  # utterance ids of several dialogues interleave: sort as every table
-        post_lines.sort(key=lambda x: x.split(" ", 1)[0].encode("utf-8"))
-        label_lines.sort(key=lambda x: x.split(" ", 1)[0].encode("utf-8"))
+        for k, p, e, a in rows:
+            writer[k] = e[None, :].astype(np.float32)
+            if a is not None:
+                alpha_lines.append(k + " " + " ".join(f"{v:.6f}" for v in a))
+    post_lines = [k + " " + " ".join(f"{v:.6f}" for v in p) for k, p, _, _ in rows]
+    label_lines = [f"{k} {labels[int(p.argmax())]}" for k, p, _, _ in rows]
     (output_dir / "posteriors").write_text("".join(x + "\n" for x in post_lines), encoding="utf-8")
     (output_dir / "labels.txt").write_text("".join(x + "\n" for x in label_lines), encoding="utf-8")
     (output_dir / "skipped").write_text("".join(x + "\n" for x in skipped), encoding="utf-8")
     (output_dir / "emotions.txt").write_text("".join(x + "\n" for x in labels), encoding="utf-8")
     if alpha_lines:
-        (output_dir / "alpha").write_text("".join(sorted(x + "\n" for x in alpha_lines)), encoding="utf-8")
-    logger.info(f"decoded {len(post_lines)} utterances into {output_dir}, skipped {len(skipped)}")
+        (output_dir / "alpha").write_text("".join(x + "\n" for x in alpha_lines), encoding="utf-8")
+    reasons: Dict[str, int] = {}
+    for line in skipped:
+        reason = line.split(" ", 1)[1].split(":", 1)[0].split(" (", 1)[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    logger.info(f"decoded {len(post_lines)} utterances into {output_dir}, skipped {len(skipped)}"
+                + "".join(f"; {r}: {n}" for r, n in sorted(reasons.items())))
     return {"n": len(post_lines), "skipped": len(skipped)}
+
+
+def _rows(keys: List[str], lens: torch.Tensor, out: Dict[str, torch.Tensor], units, utt_map) -> List:
+    """One output row per utterance (a dialogue example: one per turn, in its matrix order)."""
+    post = out["posteriors"].cpu().numpy()
+    emb = out["embeddings"].cpu().numpy()
+    if units is None:
+        return [(k, p, e, None) for k, p, e in zip(keys, post, emb)]
+    alpha = out["alpha"].cpu().numpy() if "alpha" in out else None
+    rows = []
+    for i, k in enumerate(keys):
+        utts = units.get(k, "").split()
+        if len(utts) != int(lens[i]):
+            raise ValueError(f"{utt_map}: {k} lists {len(utts)} utterances, its features have "
+                             f"{int(lens[i])} rows (re-run stage 3)")
+        rows += [(u, post[i, j], emb[i, j], None if alpha is None else alpha[i, j]) for j, u in enumerate(utts)]
+    return rows
 
 
 class SpeechEmotionRecognizer:
@@ -450,7 +536,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data_path_and_name_and_type", action="append", default=[],
                         help="feats.scp,speech,kaldi_ark (features as stage 3 lists them)")
     parser.add_argument("--output_dir", help="decode dir")
+    parser.add_argument("--key_file", default=None,
+                        help="decode only these ids of the feats.scp (one per line, or scp lines: the first "
+                        "column; ser.sh stage 5 splits feats.scp into --inference_nj such lists)")
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--num_workers", type=int, default=0,
+                        help="data-loader workers of the streaming iterator (0: this process)")
     parser.add_argument("--ngpu", type=int, default=0)
     parser.add_argument("--vote", type=lambda x: x.lower() in ("1", "true", "yes"), default=False,
                         help="segment models: majority vote instead of mean posterior")
@@ -479,8 +570,9 @@ def main(argv=None) -> None:
         # normalised copies, which stage 3 no longer writes): one clear error instead.
         model_dir_norm(Path(args.model_file).parent, vars(train_args))
         infer_scp(model, speech[0].split(",")[0], args.output_dir, args.batch_size, args.vote,
-                  args.embedding_point, device, args.utt_map)
-    except (FileNotFoundError, ValueError) as e:
+                  args.embedding_point, device, args.utt_map, key_file=args.key_file,
+                  num_workers=args.num_workers)
+    except (FileNotFoundError, ValueError) as e:  # DataDirError is a ValueError
         print(f"ser_inference: error: {e}", file=sys.stderr)
         sys.exit(1)
 
