@@ -1,4 +1,4 @@
-"""Recipes egs/emodb/sier and egs/ravdess/sier (Leow et al.).
+"""Recipes egs/emodb/sier, egs/ravdess/sier and egs/emovo/sier (Leow et al.).
 
 * the committed grid (conf/tuning, conf/train.yaml) is what ``python -m
   espnet_ser.bin.make_grid`` writes from conf/grid.yaml (more in test/bin/test_make_grid.py);
@@ -6,7 +6,7 @@
 * the paper tables load;
 * bad input reaches the user as a failing run.sh with a one-line reason (too few
   speakers, a gender-breaking speaker list, a model that cannot be built);
-* CI smoke: every stage (1-8), one fold, one epoch, tiny model, of both recipes on
+* CI smoke: every stage (1-8), one fold, one epoch, tiny model, of each recipe on
   GENERATED corpora (espnet_ser.corpora.synth), in a copy of the repository so the
   committed RESULTS.md files are not touched.
 """
@@ -26,6 +26,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = {"emodb": REPO / "egs" / "emodb" / "sier", "ravdess": REPO / "egs" / "ravdess" / "sier"}
+# EMOVO: no paper numbers; its configs are links to Emo-DB's (not in RECIPES: nothing of its own to check twice).
+EMOVO = REPO / "egs" / "emovo" / "sier"
 # Tiny model and one epoch for the smoke runs (ESPnet merges --encoder_conf key=value).
 TINY = ("--max_epoch 1 --batch_size 8 --encoder_conf channels=4 --encoder_conf gru_units=8 "
         "--classifier_conf hidden_sizes=[8,8]")
@@ -152,12 +154,14 @@ def test_paper_table_loads(corpus):
 def _copy_repo(root: Path, corpus: str) -> Path:
     """The template, utils/ and one recipe (links kept) under root; returns the recipe dir."""
     ignore = shutil.ignore_patterns("data", "dump", "exp", "db", "RESULTS.md")
+    if corpus == "emovo":  # its configs are links into egs/emodb/sier/conf
+        shutil.copytree(RECIPES["emodb"] / "conf", root / "egs" / "emodb" / "sier" / "conf", symlinks=True)
     shutil.copytree(REPO / "egs" / "TEMPLATE" / "ser1", root / "egs" / "TEMPLATE" / "ser1",
                     symlinks=True, ignore=ignore, dirs_exist_ok=True)
     if not (root / "utils").exists():
         shutil.copytree(REPO / "utils", root / "utils", symlinks=True)
     recipe = root / "egs" / corpus / "sier"
-    shutil.copytree(RECIPES[corpus], recipe, symlinks=True, ignore=ignore)
+    shutil.copytree(RECIPES.get(corpus, EMOVO), recipe, symlinks=True, ignore=ignore)
     return recipe
 
 
@@ -325,3 +329,50 @@ def test_failing_training_stops_the_recipe(emodb_smoke):
     log = recipe / "exp" / "bad_mfcc_speaker" / "seed0" / "fold1" / "train.log"
     assert "train.log" in res.stderr + res.stdout, _tail(res)
     assert "num_blocks=5" in log.read_text()
+
+
+def test_emovo_recipe_links_what_it_shares():
+    """egs/emovo/sier copies nothing that can be linked: template scripts, cmd.sh, cluster configs, and
+    Emo-DB's training configs (the paper reports no EMOVO setting)."""
+    links = {"ser.sh": "../../TEMPLATE/ser1/ser.sh", "svm.sh": "../../TEMPLATE/ser1/svm.sh",
+             "grid.sh": "../../TEMPLATE/ser1/grid.sh", "cmd.sh": "../../TEMPLATE/ser1/cmd.sh",
+             "conf/slurm.conf": "../../../TEMPLATE/ser1/conf/slurm.conf",
+             "conf/queue.conf": "../../../TEMPLATE/ser1/conf/queue.conf",
+             "conf/train.yaml": "../../../emodb/sier/conf/train.yaml",
+             "conf/tuning": "../../../emodb/sier/conf/tuning"}
+    for name, target in links.items():
+        assert os.readlink(EMOVO / name) == target and (EMOVO / name).exists(), name
+    assert sorted(p.name for p in (EMOVO / "local").iterdir()) == ["data.sh"]
+    run_sh = (EMOVO / "run.sh").read_text()
+    assert "--protocol emovo_l2so" in run_sh and "--norm speaker" in run_sh
+
+
+def test_emovo_missing_corpus_is_one_line(tmp_path):
+    recipe = _copy_repo(tmp_path, "emovo")
+    res = _run(["./run.sh", "--stop_stage", "1"], recipe, timeout=120, EMOVO="")
+    assert res.returncode != 0, _tail(res)
+    assert "EMOVO is not set" in res.stderr and "f1 f2 f3 m1 m2 m3" in res.stderr, _tail(res)
+
+
+@pytest.mark.slow
+def test_emovo_recipe_smoke_all_stages(tmp_path):
+    """Every stage of egs/emovo/sier (adversarial model) on a generated EMOVO tree (6 speakers)."""
+    from espnet_ser.corpora.synth import generate_corpus
+
+    tree = generate_corpus("emovo", tmp_path / "corpus" / "emovo", seed=0, n_speakers=6, utts_per_speaker=7,
+                           duration=1.0)
+    recipe = _copy_repo(tmp_path / "repo", "emovo")
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--baseline_config", "",
+                "--train_args", TINY], recipe, timeout=900, EMOVO=str(tree))
+    assert res.returncode == 0, _tail(res)
+    exp = recipe / "exp" / "train_mfcc_speaker"   # --norm speaker is the recipe's default
+    _results(exp)
+    assert (exp / "seed0" / "fold1" / "packed_model.zip").is_file()
+    assert "lambda_speaker" in (exp / "seed0" / "fold1" / "train.log").read_text()
+    assert "<!-- report:train_mfcc_speaker -->" in (recipe / "RESULTS.md").read_text()
+    folds = recipe / "data" / "folds" / "emovo_l2so"
+    assert json.loads((folds / "protocol.json").read_text())["num_folds"] == 3
+    spk = {name: {line.split()[0] for line in (folds / "fold1" / name / "spk2utt").read_text().splitlines()}
+           for name in ("train", "dev", "test")}
+    assert sorted(s[len("emovo_")] for s in spk["test"]) == ["f", "m"]       # 1 male + 1 female held out
+    assert not (spk["test"] & (spk["train"] | spk["dev"])) and not (spk["train"] & spk["dev"])
