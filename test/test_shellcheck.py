@@ -1,4 +1,4 @@
-"""Every *.sh under utils/ and egs/ must be shellcheck clean.
+"""Every *.sh under utils/ and egs/, and tools/*.sh, must be shellcheck clean.
 
 Runs ``shellcheck -x`` (sourced files followed, paths relative to each
 script's directory) over the tracked and new, not ignored, shell scripts,
@@ -24,14 +24,15 @@ def shellcheck_binary():
 
 
 def shell_scripts():
-    """*.sh files under utils/ and egs/: git's view (ignored outputs left out)."""
+    """*.sh files under utils/ and egs/, and tools/*.sh: git's view (ignored outputs left out)."""
     try:
         out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                              "--", "utils", "egs"], cwd=REPO, capture_output=True, text=True,
+                              "--", "utils", "egs", "tools/*.sh"], cwd=REPO, capture_output=True, text=True,
                              check=True).stdout.split("\n")
         files = [REPO / f for f in out if f.endswith(".sh")]
     except (OSError, subprocess.CalledProcessError):
         files = [p for d in ("utils", "egs") for p in (REPO / d).rglob("*.sh")]
+        files += list((REPO / "tools").glob("*.sh"))   # not tools/venv
     # Links (setup.sh's directory links, file links) are checked at their target.
     return sorted(p for p in files if p.is_file() and not p.is_symlink()
                   and not any((REPO / d).is_symlink() for d in p.relative_to(REPO).parents))

@@ -80,8 +80,8 @@ def _run_jobs(conf: Path, data: Path, out: Path, nj: int, use_run_pl: bool) -> N
                *base, "--job", "JOB"]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
-            _fail(f"{conf.stem} nj={nj}: run.pl failed: {proc.stdout.strip().splitlines()[-1:]} "
-                  f"(logs in {out}/log)")
+            raise RuntimeError(f"{conf.stem} nj={nj}: run.pl failed: {proc.stdout.strip().splitlines()[-1:]} "
+                               f"(logs in {out}/log)")
     else:
         procs = []
         for j in range(1, nj + 1):
@@ -91,12 +91,56 @@ def _run_jobs(conf: Path, data: Path, out: Path, nj: int, use_run_pl: bool) -> N
             rc = proc.wait()
             log.close()
             if rc != 0:
-                _fail(f"{conf.stem} nj={nj}: job {j} failed (see {out}/log/extract.{j}.log)")
+                raise RuntimeError(f"{conf.stem} nj={nj}: job {j} failed (see {out}/log/extract.{j}.log)")
     merge = [sys.executable, "-m", "espnet_ser.bin.extract_feats", "--merge", "--nj", str(nj),
              "--feats-conf", str(conf), "--data-dir", str(data), "--out-dir", str(out), "--max-skip-frac", "1"]
     proc = subprocess.run(merge, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
-        _fail(f"{conf.stem} nj={nj}: merge failed: {proc.stdout.strip()}")
+        raise RuntimeError(f"{conf.stem} nj={nj}: merge failed: {proc.stdout.strip()}")
+
+
+def prepare_data(work: Path, corpus_dir: str | None, synth_layout: str | None, max_utts: int):
+    """The benchmark's data dir: (root, files, data dir, seconds of audio); a one-line error if none."""
+    if corpus_dir:
+        root = Path(corpus_dir)
+        if not root.is_dir():
+            _fail(f"--corpus-dir {root}: no such directory")
+    else:
+        from espnet_ser.corpora.synth import generate_corpus
+
+        root = work / "corpus"
+        if not root.exists():
+            t0 = time.time()
+            generate_corpus(synth_layout, root, seed=0)
+            print(f"generated {synth_layout} corpus in {root} ({time.time() - t0:.1f} s)")
+    files: List[Path] = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXT)[:max_utts]
+    if not files:
+        _fail(f"{root}: no {'/'.join(AUDIO_EXT)} files")
+    data = work / "data"
+    if data.exists():
+        shutil.rmtree(data)
+    return root, files, data, _make_data_dir(files, data)
+
+
+def use_run_pl(disabled: bool = False) -> bool:
+    """Jobs through utils/run.pl (the recipes' way) when it and perl exist."""
+    return not disabled and (REPO / "utils" / "run.pl").is_file() and shutil.which("perl") is not None
+
+
+def time_extractor(conf: Path, data: Path, work: Path, nj: int, n_files: int, run_pl: bool):
+    """Stage 2 of ``conf`` with ``nj`` jobs: (wall seconds, slowest job's loop seconds).
+
+    Raises:
+        RuntimeError: a job or the merge failed (the message names the log).
+    """
+    out = work / "dump" / f"{conf.stem}_nj{nj}"
+    if out.exists():
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    _run_jobs(conf, data, out, min(nj, n_files), run_pl)
+    wall = time.perf_counter() - t0
+    loop = max(json.loads(p.read_text())["extract_seconds"] for p in out.glob("extract.*.json"))
+    return wall, loop
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,27 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["MKL_NUM_THREADS"] = "1"
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="bench_feats_"))
     try:
-        if args.corpus_dir:
-            root = Path(args.corpus_dir)
-            if not root.is_dir():
-                _fail(f"--corpus-dir {root}: no such directory")
-        else:
-            from espnet_ser.corpora.synth import generate_corpus
-
-            root = work / "corpus"
-            if not root.exists():
-                t0 = time.time()
-                generate_corpus(args.synth_layout, root, seed=0)
-                print(f"generated {args.synth_layout} corpus in {root} ({time.time() - t0:.1f} s)")
-        files: List[Path] = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXT)[: args.max_utts]
-        if not files:
-            _fail(f"{root}: no {'/'.join(AUDIO_EXT)} files")
-        data = work / "data"
-        if data.exists():
-            shutil.rmtree(data)
-        audio_s = _make_data_dir(files, data)
-        use_run_pl = (not args.no_run_pl and (REPO / "utils" / "run.pl").is_file()
-                      and shutil.which("perl") is not None)
+        root, files, data, audio_s = prepare_data(work, args.corpus_dir, args.synth_layout, args.max_utts)
+        run_pl = use_run_pl(args.no_run_pl)
         confs = []
         for name in args.extractors:
             conf = CONF_DIR / f"{name}.yaml"
@@ -134,21 +159,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _fail(f"--extractors {name}: no {conf}")
             confs.append(conf)
         print(f"{len(files)} files, {audio_s:.1f} s of audio from {root}; jobs via "
-              f"{'utils/run.pl' if use_run_pl else 'subprocesses'}; {os.cpu_count()} CPUs")
+              f"{'utils/run.pl' if run_pl else 'subprocesses'}; {os.cpu_count()} CPUs")
         print("RTF = wall / audio (whole stage 2: job start-up, model loading, merge); "
               "loop_RTF = slowest job's extraction loop / its share of the audio")
         print(f"{'extractor':<18} {'nj':>3} {'wall_s':>8} {'RTF':>8} {'speedup':>8} {'loop_RTF':>9}")
         for conf in confs:
             base_wall = None
             for nj in args.nj:
-                out = work / "dump" / f"{conf.stem}_nj{nj}"
-                if out.exists():
-                    shutil.rmtree(out)
-                t0 = time.perf_counter()
-                _run_jobs(conf, data, out, min(nj, len(files)), use_run_pl)
-                wall = time.perf_counter() - t0
+                try:
+                    wall, loop = time_extractor(conf, data, work, nj, len(files), run_pl)
+                except RuntimeError as e:
+                    _fail(str(e))
                 base_wall = base_wall or wall
-                loop = max(json.loads(p.read_text())["extract_seconds"] for p in out.glob("extract.*.json"))
                 print(f"{conf.stem:<18} {nj:>3} {wall:>8.2f} {wall / audio_s:>8.4f} "
                       f"{base_wall / wall:>8.2f} {loop / (audio_s / nj):>9.4f}", flush=True)
     finally:

@@ -38,8 +38,10 @@ def benchmark(conf_path, device, batch_size, frames, steps, warmup, input_size=N
     T = 1 if cfg["encoder"] == "mlp" else frames
     xs = torch.randn(batch_size, T, cfg["input_size"], device=device)
     lens = torch.full((batch_size,), T, dtype=torch.long, device=device)
-    labels = {n: torch.randint(0, 8, (batch_size, 1), device=device) for n in LABEL_SOURCES}
-    labels["emotion"] = torch.randint(0, 8, (batch_size, 1), device=device)
+    # Dialogue models (Lian et al.): one example = T turns, one label per turn.
+    dialogue = cfg.get("model") == "dialogue"
+    n_lab = T if dialogue else 1
+    labels = {n: torch.randint(0, 8, (batch_size, n_lab), device=device) for n in LABEL_SOURCES}
     for i in range(warmup + steps):
         if i == warmup:
             if device == "cuda":
@@ -52,8 +54,9 @@ def benchmark(conf_path, device, batch_size, frames, steps, warmup, input_size=N
     if device == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
-    # Segment models (Gao et al., ADARL): the adapter's units per utterance, for units/s.
-    units = int(model.adapter(xs[:1], lens[:1])[0].size(0))
+    # Segment models (Gao et al., ADARL): the adapter's units per utterance, for units/s;
+    # dialogue models: the turns per example.
+    units = T if dialogue else int(model.adapter(xs[:1], lens[:1])[0].size(0))
     return steps * batch_size / elapsed, elapsed, units
 
 
@@ -61,7 +64,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", default=str(Path(__file__).resolve().parents[1] / "egs/TEMPLATE/ser1/conf/train_adv_speaker.yaml"))
     p.add_argument("--batch_size", type=int, default=32)
-    p.add_argument("--frames", type=int, default=300, help="frames per utterance (frame-level encoders)")
+    p.add_argument("--frames", type=int, default=300,
+                   help="frames per utterance (frame-level encoders); turns per dialogue (dialogue models)")
     p.add_argument("--input_size", type=int, default=None, help="feature dim (default: config's, else 40)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
@@ -77,7 +81,8 @@ def main(argv=None):
         ups, sec, units = benchmark(args.config, dev, args.batch_size, args.frames, args.steps, args.warmup,
                                     args.input_size)
         name = torch.cuda.get_device_name() if dev == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-        seg = f", {ups * units:.1f} segments/s ({units} per utterance)" if units > 1 else ""
+        what = "turns" if yaml.safe_load(Path(args.config).read_text()).get("model") == "dialogue" else "segments"
+        seg = f", {ups * units:.1f} {what}/s ({units} per example)" if units > 1 else ""
         print(f"{args.config}: {dev} [{name}] batch {args.batch_size} x {args.frames} frames: "
               f"{ups:.1f} utterances/s{seg} ({args.steps} steps in {sec:.2f} s)")
 
