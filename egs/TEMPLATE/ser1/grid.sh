@@ -13,18 +13,34 @@
 # stages 4-7 under its own tag grid_<config> (the first as the main model, the others as
 # ./ser.sh --extra_configs), each reported against the baseline.
 # Output: exp/grid_summary.md (one row per config: WA, UA, macro-F1, speaker probe).
+#
+# Search instead of a fixed grid (Optuna; python -m espnet_ser.bin.search --help):
+#   ./grid.sh --search optuna --trials 20 [--space conf/search.yaml] [--search_name optuna] [run.sh options]
+# one study per fold, objective = the fold's dev-speaker UA (its test speakers are never decoded
+# during the search), storage exp/<search_name>/optuna.db (a stopped search resumes), best values
+# per fold in exp/<search_name>/best_params.json, then each fold's best values trained with the
+# recipe's seeds and scored under exp/<search_name>_best.
 set -euo pipefail
 
 configs="conf/tuning/train_cnn[1-4]_noadv.yaml conf/tuning/train_cnn[1-4]_gamma?.??.yaml"
+search=; trials=10; space=conf/search.yaml; search_name=optuna
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --configs) [ $# -ge 2 ] || { echo "$0: --configs needs a value" >&2; exit 1; }
-      configs=$2; shift 2 ;;
-    --help|-h) sed -n '2,15p' "$0"; echo "Options of ./run.sh: ./run.sh --help"; exit 0 ;;
+    --configs|--search|--trials|--space|--search_name)
+      [ $# -ge 2 ] || { echo "$0: $1 needs a value" >&2; exit 1; }
+      name=${1#--}; printf -v "${name}" '%s' "$2"; shift 2 ;;
+    --help|-h) sed -n '2,22p' "$0"; echo "Options of ./run.sh: ./run.sh --help"; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
+
+if [ -n "${search}" ]; then
+  [ "${search}" = optuna ] || { echo "$0: --search ${search}: the only search is optuna" >&2; exit 1; }
+  # shellcheck source=path.sh
+  . ./path.sh
+  exec python3 -m espnet_ser.bin.search --space "${space}" --trials "${trials}" --name "${search_name}" -- "${args[@]}"
+fi
 
 # shellcheck disable=SC2086  # the globs are meant to expand
 set -- ${configs}
