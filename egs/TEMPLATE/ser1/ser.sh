@@ -404,10 +404,11 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       for set in $(echo "test ${probe_sets}" | tr " " "\n" | sort -u); do
         out=${d}/decode_${set}
         scp=${dump}/${set}/feats.scp
+        [ -f "${scp}" ] || { echo "$0: ${scp}: no such file (stage 3 writes it; run --stage 3)" >&2; exit 1; }
         n=$(wc -l < "${scp}")
         _nj=$(min "${inference_nj}" "$(( n > 1 ? n : 1 ))")
         log "Stage 5: inference: ${dump}/${set} -> ${out} (${_nj} job(s))"
-        rm -rf "${out}"/split[0-9]*   # the splits of an earlier run
+        rm -rf "${out}"/split[0-9]* "${out}"/log/inference.*log   # an earlier run's splits and logs
         mkdir -p "${out}/log"
         unroll=()   # dialogue examples: posteriors and embeddings written per utterance
         [ "${example_unit}" = utterance ] || unroll=(--utt_map "${dump}/${set}/dialogues")
@@ -435,10 +436,8 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
   done
   submit_array "Stage 5: inference" "${decode_list}" "${decode[@]}"
   for m in "${merges[@]}"; do
-    # shellcheck disable=SC2086  # "<decode dir> <splits...>", no spaces in paths (add_run checks)
-    set -- ${m}
-    out=$1; shift
-    python3 -m espnet_ser.bin.merge_decode --out "${out}" "$@"
+    read -ra parts <<< "${m}"   # "<decode dir> <splits...>" (no spaces in paths: add_run checks)
+    python3 -m espnet_ser.bin.merge_decode --out "${parts[@]:0:1}" "${parts[@]:1}"
   done
 fi
 
