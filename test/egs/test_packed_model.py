@@ -82,3 +82,33 @@ def test_packed_model_is_stage5s_checkpoint_with_its_normalisation(tiny_run):
         np.testing.assert_allclose([float(p.split(":")[1]) for p in pairs], stage5[utt], atol=1.01e-6)
     finally:
         (tiny_run / "dump.away").rename(tiny_run / "dump")
+
+
+@pytest.mark.slow
+def test_stage5_in_two_jobs_per_set_gives_the_same_posteriors(tiny_run):
+    """--inference_nj 2: each set's keys in 2 lists, all (fold, seed, set, split) decodes one array, merged."""
+    run = tiny_run / "exp" / "tiny" / "seed0" / "fold1"
+    dec = run / "decode_test"
+    one = {s: _posteriors(run / f"decode_{s}" / "posteriors") for s in ("dev", "test")}
+    one_skipped = (dec / "skipped").read_text()
+    stage5 = [*TINY[:-2], "--stage", "5", "--stop_stage", "5"]
+    res = _run(["./ser.sh", *stage5, "--inference_nj", "2"], tiny_run, timeout=600)
+    assert res.returncode == 0, _tail(res)
+    assert "Stage 5: inference: 4 run(s)" in res.stdout and "as one job array" in res.stdout, _tail(res)
+    assert len((tiny_run / "exp" / "tiny" / "log" / "decode.list").read_text().splitlines()) == 4
+    for s in ("dev", "test"):
+        merged = _posteriors(run / f"decode_{s}" / "posteriors")
+        assert list(merged) == list(one[s])
+        for utt in merged:
+            np.testing.assert_allclose(merged[utt], one[s][utt], atol=2.01e-6, err_msg=utt)
+    split = _table(dec / "split2" / "keys.1.scp").keys() | _table(dec / "split2" / "keys.2.scp").keys()
+    assert split == _table(tiny_run / "dump" / "fbank_global" / "emodb_l2so" / "fold1" / "test" / "feats.scp").keys()
+    assert (dec / "skipped").read_text() == one_skipped
+    assert all("decode_test/split2/" in v for v in _table(dec / "embeddings.scp").values())
+    assert not (dec / "embeddings.ark").exists() and (dec / "log" / "inference.2.log").is_file()
+    # Back to one job per set: today's layout again, no splits left behind.
+    res = _run(["./ser.sh", *stage5, "--inference_nj", "1"], tiny_run, timeout=600)
+    assert res.returncode == 0, _tail(res)
+    assert not (dec / "split2").exists() and (dec / "embeddings.ark").is_file()
+    assert (dec / "log" / "inference.log").is_file() and not (dec / "log" / "inference.2.log").exists()
+    assert _posteriors(dec / "posteriors").keys() == one["test"].keys()
