@@ -122,3 +122,15 @@ def test_checkpoint_averaging_is_decoded_packed_and_loaded(searched):
     outs = rec.recognize_speaker([wavs[u] for u in utts])
     for u, out in zip(utts, outs):
         np.testing.assert_allclose([out["posteriors"][lab] for lab in labels], stage5[u], atol=1e-4, err_msg=u)
+
+
+def test_committed_search_space_fits_its_base_config(monkeypatch):
+    from espnet_ser.bin.search import load_space, trial_config
+
+    recipe = Path(__file__).resolve().parents[2] / "egs" / "emodb" / "sier"
+    monkeypatch.chdir(recipe)
+    space = load_space(Path("conf/search.yaml"))
+    base = yaml.safe_load(space["base_config"].read_text())
+    cfg = trial_config(base, {k: 7 for k in space["params"]}, "conf/search.yaml: ")
+    assert cfg["encoder_conf"]["num_blocks"] == 7 and cfg["domain_heads"][0]["schedule_conf"]["gamma"] == 7
+    assert base["encoder_conf"]["num_blocks"] == 1   # the base is left as it was
