@@ -509,7 +509,7 @@ for entry in ${extra_configs}; do
 done
 if ${svm}; then
   log "SVM reference (./svm.sh): stages ${stage}-${stop_stage} on ${foldroot}"
-  ./svm.sh --protocol "${protocol}" --folds "${folds}" --nj "${nj}" --task "${task}" --tag "${svm_tag}" --stage "${stage}" \
+  ./svm.sh --protocol "${protocol}" --folds "${folds}" --nj "${nj}" --max_parallel "${max_parallel}" --task "${task}" --tag "${svm_tag}" --stage "${stage}" \
     --stop_stage "${stop_stage}" --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
 fi
 if [ ${#compare[@]} -gt 1 ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then

@@ -23,6 +23,7 @@ log() {
 stage=1                  # first stage to run (1 does nothing here: run ./run.sh --stop_stage 1 first)
 stop_stage=8             # last stage to run
 nj=2                     # parallel jobs for the functionals
+max_parallel=            # folds at once in stage 5 (as ser.sh: empty = as many as CPUs on run.pl, no limit on a cluster)
 protocol=                # fold protocol of data/folds/<protocol> (required, as for ser.sh)
 folds=                   # folds to run, e.g. "1 2" (empty: all)
 feats_conf=conf/feats/compare_2016.yaml   # functionals config
@@ -46,6 +47,8 @@ help_message="Usage: $0 [options]   (ComParE_2016 + linear SVM reference on the 
 
 [ -n "${protocol}" ] || { echo "$0: --protocol is required (e.g. --protocol emodb_l2so)" >&2; exit 1; }
 [ "${stage}" -le "${stop_stage}" ] || { echo "$0: --stage ${stage} is after --stop_stage ${stop_stage}: nothing would run (give --stop_stage ${stage} or more)" >&2; exit 1; }
+[ -z "${max_parallel}" ] || [[ "${max_parallel}" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "$0: --max_parallel ${max_parallel}: must be a positive integer (or \"\": the default)" >&2; exit 1; }
 
 feat=$(basename "${feats_conf}" .yaml)
 [ -n "${tag}" ] || tag=svm_${feat}_${norm}
@@ -80,7 +83,8 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ] && [ -z "${job}" ]; then
   log "Stage 5: SVM (${norm} normalisation, ${solver}, C on dev): $# folds of ${foldroot} as jobs -> ${exp}/fold*/decode_test (logs ${exp}/log/svm.*.log)"
   mkdir -p "${exp}/log"
   echo "$0 $*" > "${exp}/run.sh"
-  ${train_cmd} JOB=1:$# "${exp}/log/svm.JOB.log" \
+  limit=(); [ -z "${max_parallel}" ] || limit=(--max-jobs-run "${max_parallel}")
+  ${train_cmd} "${limit[@]}" JOB=1:$# "${exp}/log/svm.JOB.log" \
     ./svm.sh --protocol "${protocol}" --folds "${folds}" --feats_conf "${feats_conf}" --norm "${norm}" \
       --task "${task}" --tag "${tag}" --solver "${solver}" --patience "${patience}" --expdir "${expdir}" \
       --dumpdir "${dumpdir}" --datadir "${datadir}" --stage 5 --stop_stage 5 --job JOB
