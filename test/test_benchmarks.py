@@ -89,3 +89,20 @@ def test_benchmark_all_prints_one_table(tmp_path):
     for nj in (1, 2):
         assert re.search(rf"^\| features \| fbank \| nj={nj} \| {NUM} \| RTF {NUM} \| speed-up {NUM}", r.stdout, re.M)
     assert re.search(r"^\| end \| \(load average\) \|", r.stdout, re.M)
+
+
+def test_gpu_check_recipes_are_the_run_sh_defaults():
+    """tools/gpu_check.py RECIPES = each recipe's run.sh --train_config/--feats_conf/--norm."""
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import gpu_check
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+    for recipe, spec in gpu_check.RECIPES.items():
+        text = (REPO / "egs" / recipe / "run.sh").read_text()
+        opts = text[text.index("opts=("):]
+        found = {k: re.search(rf"--{k}\s+(\S+)", opts) for k in ("train_config", "feats_conf", "norm")}
+        want = {"train_config": found["train_config"].group(1) if found["train_config"] else "conf/train.yaml",
+                "feats_conf": found["feats_conf"].group(1), "norm": found["norm"].group(1)}
+        assert (spec["config"], spec["feats"], spec["norm"]) == \
+            (want["train_config"], want["feats_conf"], want["norm"]), recipe

@@ -61,7 +61,7 @@ RECIPES: Dict[str, Dict] = {
     "emodb/sier": dict(config="conf/train.yaml", feats="conf/feats/mfcc.yaml",
                        norm="speaker", seconds=(1.2, 6.0)),
     "ravdess/sier": dict(config="conf/train.yaml", feats="conf/feats/mfcc.yaml",
-                         norm="global", seconds=(2.0, 4.0)),
+                         norm="speaker", seconds=(2.0, 4.0)),
     "cross_corpus/dann": dict(config="conf/tuning/train_cnn_blstm_center.yaml",
                               feats="conf/feats/logspec.yaml", norm="global", seconds=(1.5, 4.0)),
     "iemocap/dann": dict(config="conf/train.yaml", feats="conf/feats/compare_2016.yaml",
