@@ -16,6 +16,7 @@
 #   option num_threads=* --cpus-per-task $0
 #   option time=* --time $0
 #   default gpu=0                                 # value when not given
+#   option num_nodes=* --nodes $0 --ntasks $0     # espnet2.bin.launch: one task per node
 #
 # --max-jobs-run M is built in: --array=1-N%M.  Without --config the same
 # built-in defaults as above are used.  JOB substitution, quoting, log
@@ -45,6 +46,8 @@ option gpu=0
 option num_threads=* --cpus-per-task $0
 option num_threads=1 --cpus-per-task 1
 option time=* --time $0
+option num_nodes=* --nodes $0 --ntasks $0
+option num_nodes=1
 default gpu=0
 EOF
 # Slurm states after which a task that wrote no exit code was killed.

@@ -441,7 +441,10 @@ class ESPnetSERModel(AbsESPnetModel):
             steps: Number of updates.
             speech: Features (B, T, D); speech_lengths: (B,).
             grad_clip: Clip the adversaries' gradient norm (0 = off).
-            world_size: Under DDP, gradients are averaged over the workers.
+            world_size: Under DDP (> 1), each head's gradient is averaged over the labelled
+                items of all workers' shards (each worker's mean weighted by its count), so
+                the update is the one-process update on the global batch
+                (``test/tasks/test_ddp.py``).
             **kwargs: Label streams as for ``forward``.
 
         Returns:
@@ -459,6 +462,13 @@ class ESPnetSERModel(AbsESPnetModel):
                 raise ValueError(f"adversary_update: head '{h.name}' needs the label stream '{h.data_name}'")
             targets.append(self.unit_labels(kwargs, h.data_name, out, B))
         params = [p for h in heads for p in h.parameters()]
+        share = [1.0] * len(heads)
+        if world_size > 1:
+            # This worker's labelled items per head over all workers' (0 where none has any).
+            n_local = torch.tensor([float((y >= 0).sum()) for y in targets], device=speech.device)
+            n_all = n_local.clone()
+            torch.distributed.all_reduce(n_all)
+            share = [float(a / b) if b > 0 else 0.0 for a, b in zip(n_local.tolist(), n_all.tolist())]
         last: Dict[str, float] = {}
         for _ in range(steps):
             optimizer.zero_grad()
@@ -469,10 +479,11 @@ class ESPnetSERModel(AbsESPnetModel):
                 last[f"loss_{h.name}_adv"] = float(loss.detach()) if n else float("nan")
             total.backward()
             if world_size > 1:
-                for p in params:
-                    if p.grad is not None:
-                        torch.distributed.all_reduce(p.grad)
-                        p.grad /= world_size
+                for h, w in zip(heads, share):
+                    for p in h.parameters():
+                        if p.grad is not None:
+                            p.grad.mul_(w)
+                            torch.distributed.all_reduce(p.grad)
             if grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, grad_clip)
             optimizer.step()

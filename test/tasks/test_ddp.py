@@ -167,9 +167,209 @@ def assert_same_run(single: Path, ddp: Path, max_epoch: int = 2, tol: float = 1e
     assert float(wd["center_loss.centers"].abs().sum()) > 0
 
 
-def test_two_process_cpu_ddp_equals_one_process(ddp_data):
+@pytest.fixture(scope="module")
+def single_run(ddp_data):
+    """The one-process reference run (2 epochs)."""
     root, args = ddp_data
     run_single(args, root / "single")
+    return root / "single"
+
+
+def test_two_process_cpu_ddp_equals_one_process(ddp_data, single_run):
+    root, args = ddp_data
     logs = run_ddp(args, root / "ddp")
-    assert "world_size=2" in logs[0] or "/2]" in logs[0], logs[0][-2000:]
-    assert_same_run(root / "single", root / "ddp")
+    assert "[" in logs[0] and ":0/2]" in logs[0], logs[0][-2000:]   # ESPnet's rank prefix
+    assert_same_run(single_run, root / "ddp")
+
+
+# One rank of the gradient check: the adversary update (optimizer 2) and the center update
+# on this rank's shard of a fixed 6-utterance batch, written to <out>.<rank>.pt.
+_WORKER = r"""
+import sys
+import torch
+from espnet_ser.tasks.ser import SERTask
+
+rank, world, init, conf, emo, out = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:]
+if world > 1:
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
+args = SERTask.get_parser().parse_args(["--config", conf, "--emotion_list", emo])
+
+
+def fresh():
+    torch.manual_seed(0)
+    model = SERTask.build_model(args)
+    model.train()
+    return model, SERTask.build_optimizers(args, model)[1]
+
+
+g = torch.Generator().manual_seed(1)
+speech = torch.randn(6, 7, %(D)d, generator=g)
+lengths = torch.tensor([7, 5, 6, 7, 4, 3])
+speaker = torch.tensor([[0], [1], [2], [3], [-1], [1]])   # shards: 2 and 3 labelled
+emotion = torch.tensor([[0], [-1], [2], [0], [1], [2]])   # shards: 3 and 2 labelled
+x = torch.randn(6, 8, generator=g)
+idx = list(range(rank, 6, world))
+
+model, opt2 = fresh()
+model.adversary_update(opt2, 2, speech[idx], lengths[idx], world_size=world,
+                       emotion=emotion[idx], speaker=speaker[idx])
+model.center_loss(x[idx], emotion[idx].squeeze(1))
+state = {k: v for k, v in model.state_dict().items() if k.startswith("domain_heads.")}
+state["centers"] = model.center_loss.centers.clone()
+if world > 1:   # the same shard without the workers' reduction: must NOT match one process
+    model, opt2 = fresh()
+    model.adversary_update(opt2, 2, speech[idx], lengths[idx], world_size=1,
+                           emotion=emotion[idx], speaker=speaker[idx])
+    state["no_reduce"] = {k: v for k, v in model.state_dict().items() if k.startswith("domain_heads.")}
+torch.save(state, f"{out}.{rank}.pt")
+""" % {"D": D}
+
+
+def test_adversary_and_center_updates_average_over_workers(ddp_data, tmp_path):
+    """Optimizer 2's extra steps and the center update: 2 gloo workers on uneven shards of a
+    batch (2 + 3 labelled speakers, 3 + 2 labelled emotions) = one process on the whole batch."""
+    root, _ = ddp_data
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER)
+    common = [str(tmp_path / "init"), str(root / "train.yaml"), str(root / "lang" / "emotions.txt")]
+    run = [sys.executable, str(script)]
+    res = subprocess.run(run + ["0", "1"] + common + [str(tmp_path / "single")], env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    procs = [subprocess.Popen(run + [str(r), "2"] + common + [str(tmp_path / "ddp")], env=_env(),
+                              stderr=subprocess.PIPE, text=True) for r in range(2)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), "\n".join(e[-2000:] for e in errs)
+    single = torch.load(tmp_path / "single.0.pt", weights_only=True)
+    ranks = [torch.load(tmp_path / f"ddp.{r}.pt", weights_only=True) for r in range(2)]
+    heads = [k for k in single if k.startswith("domain_heads.")]
+    assert heads and "centers" in single
+    for r, st in enumerate(ranks):
+        for k in heads + ["centers"]:
+            assert torch.allclose(st[k], single[k], atol=1e-6), (r, k, (st[k] - single[k]).abs().max())
+    # The check can fail: without the reduction each worker steps on its own shard.
+    assert any(not torch.allclose(ranks[0]["no_reduce"][k], single[k], atol=1e-4) for k in heads)
+    assert float(single["centers"].abs().sum()) > 0
+
+
+# ---- the same run through ser.sh (several nodes) and through slurm.pl (2 tasks) ----
+sys.path.insert(0, str(REPO / "test" / "faults"))
+from fault_utils import copy_recipe, tail  # noqa: E402
+from fault_utils import env as recipe_env  # noqa: E402
+
+# Stands in for slurm.pl + srun on N nodes, for espnet2.bin.launch (which calls
+# "slurm.pl --gpu G --num_threads T --num_nodes N <log> srun --export=ALL <command>"):
+# starts N copies of <command> with the variables srun sets for one task per node.
+FAKE_SLURM_PL = r"""#!/usr/bin/env bash
+set -u
+n=1
+while [ "${1#--}" != "$1" ]; do [ "$1" != --num_nodes ] || n=$2; shift 2; done
+log=$1; shift
+[ "$1" = srun ] && [ "$2" = --export=ALL ] || { echo "fake slurm.pl: expected srun --export=ALL, got $*" >&2; exit 1; }
+shift 2
+mkdir -p "$(dirname "${log}")"
+echo "# fake srun on ${n} nodes: $*" > "${log}"
+pids=()
+for ((i = 0; i < n; i++)); do
+  SLURM_PROCID=$i SLURM_NTASKS=$n SLURM_NODEID=$i SLURM_LOCALID=0 SLURM_STEP_NUM_NODES=$n \
+    SLURM_STEP_NODELIST=localhost "$@" > "${log}.task$i" 2>&1 &
+  pids+=($!)
+done
+code=0
+for p in "${pids[@]}"; do wait "$p" || code=1; done
+cat "${log}".task* >> "${log}"
+exit "${code}"
+"""
+
+
+def _recipe(root: Path, tmp_path: Path, cuda_cmd: str) -> Path:
+    """A recipe whose stage 3 outputs (fold1 of protocol p, --norm none) are the test data."""
+    import shutil
+
+    recipe = copy_recipe(tmp_path)
+    dump = recipe / "dump" / "fbank_none" / "p" / "fold1"
+    for name, src in (("train", "train"), ("dev", "dev")):
+        shutil.copytree(root / "dump" / src, dump / name)
+    shutil.copytree(root / "lang", dump / "labels")
+    (dump / "norm.json").write_text('{"mode": "none"}\n')
+    (recipe / "conf" / "ddp.yaml").write_text(yaml.safe_dump(CONF))
+    (recipe / "cmd.sh").write_text(f'export train_cmd="run.pl"\nexport cuda_cmd="{cuda_cmd}"\n'
+                                   'export decode_cmd="run.pl"\n')
+    return recipe
+
+
+def _ser_sh(recipe: Path, *opts, timeout=600):
+    args = ["./ser.sh", "--stage", "4", "--stop_stage", "4", "--protocol", "p", "--folds", "1",
+            "--norm", "none", "--feats_conf", "conf/feats/fbank.yaml", "--label_names", "emotion speaker",
+            "--train_config", "conf/ddp.yaml", "--tag", "ddp", "--train_args", "--max_epoch 2", *opts]
+    return subprocess.run(args, cwd=recipe, capture_output=True, text=True, env=recipe_env(),
+                          timeout=timeout)
+
+
+@pytest.mark.slow
+def test_ser_sh_num_nodes_2_through_espnet_launcher(ddp_data, single_run, tmp_path):
+    """ser.sh --num_nodes 2: espnet2.bin.launch -> slurm.pl (here a stand-in for its srun) ->
+    ser_train --dist_launcher slurm --multiprocessing_distributed true, file:// init, gloo:
+    ESPnet's own multi-node path, one CPU process per node; equals the one-process run."""
+    root, _ = ddp_data
+    fake = tmp_path / "bin" / "slurm.pl"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_SLURM_PL)
+    fake.chmod(0o755)
+    recipe = _recipe(root, tmp_path, str(fake))
+    res = _ser_sh(recipe, "--num_nodes", "2")
+    assert res.returncode == 0, tail(res)
+    d = recipe / "exp" / "ddp" / "seed0" / "fold1"
+    nodes = (d / "train.nodes.log").read_text()
+    first = nodes.splitlines()[0]
+    for words in ("--ngpu 0", "--multiprocessing_distributed true", "--dist_launcher slurm",
+                  f"--dist_init_method file://{d.resolve()}/.dist_init_", "--dist_backend gloo"):
+        assert words in first, first
+    # Two processes ran (each prints its command line); rank 0 logs the training.
+    tasks = [(d / f"train.nodes.log.task{i}").read_text() for i in range(2)]
+    assert all("ser_train.py --config" in t for t in tasks) and ":0/2]" in tasks[0], nodes[-2000:]
+    assert "espnet2.bin.launch" in (d / "train.log").read_text()
+    assert_same_run(single_run, d)
+
+
+def test_ser_sh_distributed_options_are_checked(ddp_data, tmp_path):
+    root, _ = ddp_data
+    recipe = _recipe(root, tmp_path, "run.pl --gpu 1")
+    for opts, err in (
+        (["--num_nodes", "2"], "./ser.sh: --num_nodes 2 needs a cluster runner (cuda_cmd=run.pl --gpu 1: "
+         "run.pl runs on this machine only): set cuda_cmd in cmd.sh to slurm.pl or queue.pl"),
+        (["--num_nodes", "0"], "./ser.sh: --num_nodes 0: must be a positive integer"),
+        (["--multiprocessing_distributed", "yes"],
+         "ser.sh: option --multiprocessing_distributed is boolean: use true or false, not 'yes'"),
+        (["--dist_launcher", "slurm"], "./ser.sh: --dist_launcher slurm does not go with cuda_cmd=run.pl --gpu 1 "
+         "(espnet2.bin.launch uses srun with slurm.pl, mpirun with the other cluster runners): set cuda_cmd "
+         "in cmd.sh or drop --dist_launcher"),
+        (["--dist_launcher", "pmi"], "./ser.sh: --dist_launcher pmi: must be slurm, mpi or empty"),
+    ):
+        res = _ser_sh(recipe, *opts, timeout=60)
+        assert res.returncode == 1 and res.stderr.strip().splitlines()[-1] == err, tail(res)
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_two_tasks_through_slurm_pl(ddp_data, single_run, slurm_cluster, cluster_confs, tmp_path):
+    """The same 2-process run as ONE Slurm job of 2 tasks (slurm.pl -> sbatch --ntasks 2 -> srun).
+
+    ESPnet's ``--dist_launcher slurm`` takes one task per node (it checks
+    SLURM_STEP_NUM_NODES == SLURM_NTASKS); the local cluster has one node, so each task
+    maps SLURM_PROCID/SLURM_NTASKS to --dist_rank/--dist_world_size itself, the rest as above.
+    """
+    root, args = ddp_data
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(cluster_confs["slurm.pl"] + "option num_tasks=* --ntasks $0\n")
+    out = root / "slurm"
+    rank_map = 'exec "$@" --dist_rank "${SLURM_PROCID}" --dist_world_size "${SLURM_NTASKS}"'
+    cmd = [str(REPO / "utils" / "slurm.pl"), "--config", str(conf), "--num-tasks", "2", str(tmp_path / "train.log"),
+           "srun", "--export=ALL", "bash", "-c", rank_map, "_", *TRAIN, *args, "--output_dir", str(out),
+           "--multiprocessing_distributed", "false", "--dist_backend", "gloo",
+           "--dist_init_method", f"file://{tmp_path}/.dist_init"]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=_env(), timeout=600)
+    log = (tmp_path / "train.log").read_text() if (tmp_path / "train.log").exists() else ""
+    assert res.returncode == 0, res.stderr[-2000:] + log[-3000:]
+    assert ":0/2]" in log and log.count("ser_train.py --config") == 2, log[-2000:]   # 2 tasks ran
+    assert_same_run(single_run, out)

@@ -29,7 +29,10 @@ min() { local a=$1 b=$2; if [ "${a}" -lt "${b}" ]; then echo "${a}"; else echo "
 stage=1                  # first stage to run
 stop_stage=8             # last stage to run
 nj=4                     # parallel jobs for feature extraction
-ngpu=0                   # GPUs for training (0: CPU)
+ngpu=0                   # GPUs for training (0: CPU), per node
+num_nodes=1              # nodes per training run (>1: each run through espnet2.bin.launch, see stage 4)
+multiprocessing_distributed=true  # --ngpu > 1: one DDP process per GPU (ESPnet spawns them); false: DataParallel
+dist_launcher=           # with --num_nodes > 1: slurm (srun, needs slurm.pl) or mpi (mpirun); empty: from ${cuda_cmd}, as espnet2.bin.launch
 max_parallel=            # runs of a stage at once (stages 4-6 are each ONE job array; empty: CPUs / threads per job on run.pl, 1 with GPUs, no limit on a cluster)
 train_threads=1          # CPU threads of each training job (OMP/MKL; fixed, so results do not depend on --max_parallel)
 gpu_inference=false      # decode on GPU (${cuda_cmd} --gpu 1; else ${decode_cmd})
@@ -102,6 +105,32 @@ case "${norm}" in global|utterance|speaker|none) ;;
 [ -z "${max_parallel}" ] || [[ "${max_parallel}" =~ ^[1-9][0-9]*$ ]] ||
   { echo "$0: --max_parallel ${max_parallel}: must be a positive integer (or \"\": the default)" >&2; exit 1; }
 [[ "${train_threads}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --train_threads ${train_threads}: must be a positive integer" >&2; exit 1; }
+# Multi-process training, as ESPnet's recipes do it (CONTRIBUTING.md, "Multi-process training"):
+# one node: ser_train through ${cuda_cmd} --gpu N, ESPnet spawns one DDP process per GPU;
+# several nodes: each run through espnet2.bin.launch (dist_launch below).
+[[ "${num_nodes}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: --num_nodes ${num_nodes}: must be a positive integer" >&2; exit 1; }
+_runner=$(basename "${cuda_cmd%% *}")
+case "${dist_launcher}:${_runner}" in
+  :*|slurm:slurm.pl) ;;
+  mpi:*) [ "${_runner}" != slurm.pl ] || { echo "$0: --dist_launcher mpi: with slurm.pl espnet2.bin.launch uses srun (give --dist_launcher slurm or none)" >&2; exit 1; } ;;
+  slurm:*) echo "$0: --dist_launcher ${dist_launcher} does not go with cuda_cmd=${cuda_cmd} (espnet2.bin.launch uses srun with slurm.pl, mpirun with the other cluster runners): set cuda_cmd in cmd.sh or drop --dist_launcher" >&2; exit 1 ;;
+  *) echo "$0: --dist_launcher ${dist_launcher}: must be slurm, mpi or empty" >&2; exit 1 ;;
+esac
+[ "${num_nodes}" -eq 1 ] || [ "${_runner}" != run.pl ] ||
+  { echo "$0: --num_nodes ${num_nodes} needs a cluster runner (cuda_cmd=${cuda_cmd}: run.pl runs on this machine only): set cuda_cmd in cmd.sh to slurm.pl or queue.pl" >&2; exit 1; }
+[ "${num_nodes}" -gt 1 ] || [ -z "${dist_launcher}" ] ||
+  { echo "$0: --dist_launcher ${dist_launcher} needs --num_nodes > 1 (one node: ESPnet starts the processes itself)" >&2; exit 1; }
+# The ser_train options of every run; dist_launch <run dir> sets launch=(), or for several nodes the
+# espnet2.bin.launch words in front of ser_train: it submits the run through ${cuda_cmd} itself
+# (slurm.pl: srun, one task per node; queue.pl: mpirun), adds --ngpu, --dist_launcher, a
+# file:// init under the run dir and gloo for --ngpu 0, and waits.
+dist_args=(--multiprocessing_distributed "${multiprocessing_distributed}")
+dist_launch() {
+  launch=()
+  [ "${num_nodes}" -gt 1 ] || return 0
+  launch=(python3 -m espnet2.bin.launch --cmd "${cuda_cmd}" --log "$1/train.nodes.log" --ngpu "${ngpu}"
+          --num_nodes "${num_nodes}" --init_file_prefix "$1/.dist_init_" --multiprocessing_distributed true --)
+}
 case "${example_unit}" in utterance|dialogue) ;;
   *) echo "$0: --example_unit ${example_unit}: must be utterance or dialogue" >&2; exit 1 ;; esac
 for f in ${extra_feats_confs}; do
@@ -360,8 +389,6 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
       global) norm_args=(--normalize global_mvn --normalize_conf "stats_file=${dump}/stats.npz") ;;
       utterance) norm_args=(--normalize utterance_mvn --normalize_conf norm_vars=true) ;;
     esac
-    # Distributed training options of ser_train (multi-GPU / multi-node), empty by default.
-    dist_args=()
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
       log "Stage 4: training (seed ${seed}): ${dump}/{train,dev} -> ${d}"
@@ -370,15 +397,24 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
       cp "${dump}/labels/"*.txt "${d}/"   # emotions.txt, speakers.txt, ... side by side
       cp "${dump}/norm.json" "${d}/norm.json"   # the normalisation mode, for stage 8 and the Python API
       # --resume true: a rerun of the stage continues each run from its checkpoint.pth.
+      dist_launch "${d}"
       # shellcheck disable=SC2086,SC2068
       add_run "${train_list}" "${d}/train.log" \
-        python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" "${dist_args[@]}" \
+        "${launch[@]}" python3 -m espnet_ser.bin.ser_train --config "${train_config}" --ngpu "${ngpu}" "${dist_args[@]}" \
           --seed "${seed}" --output_dir "${d}" --resume true \
           --emotion_list "${d}/${task_inv}" "${task_args[@]}" "${norm_args[@]}" ${train_data[@]} ${train_args}
     done
   done
-  # shellcheck disable=SC2086
-  submit_array "Stage 4: training" "${train_list}" ${cuda_cmd} --gpu "${ngpu}" --num-threads "${train_threads}"
+  if [ "${num_nodes}" -gt 1 ]; then
+    # Each run is espnet2.bin.launch, which submits its own multi-node job and waits: the launchers
+    # run here (run.pl), one at a time unless --max_parallel says more; train.log has the
+    # launcher's output, train.nodes.log the nodes' (rank 0 logs the training).
+    max_parallel=${max_parallel:-1} submit_array "Stage 4: training (${num_nodes} nodes per run, espnet2.bin.launch)" \
+      "${train_list}" utils/run.pl
+  else
+    # shellcheck disable=SC2086
+    submit_array "Stage 4: training" "${train_list}" ${cuda_cmd} --gpu "${ngpu}" --num-threads "${train_threads}"
+  fi
 fi
 
 # One checkpoint rule: stage 5 decodes, stage 8 packs (and the Python API loads) the same file.
