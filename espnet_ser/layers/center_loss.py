@@ -62,17 +62,19 @@ class CenterLoss(torch.nn.Module):
                 f"CenterLoss: expected features (B, {self.feat_dim}), got {tuple(x.shape)}"
             )
         valid = y != self.ignore_index
-        if not bool(valid.any()):
-            return x.sum() * 0.0
         xv, yv = x[valid], y[valid].long()
-        if int(yv.max()) >= self.num_classes or int(yv.min()) < 0:
+        if yv.numel() and (int(yv.max()) >= self.num_classes or int(yv.min()) < 0):
             raise ValueError(
                 f"CenterLoss: labels must be in [0, {self.num_classes}), "
                 f"got min {int(yv.min())} max {int(yv.max())}"
             )
-        centers = self.centers.to(x.dtype)[yv]  # (N, D), no grad (buffer)
-        loss = 0.5 * ((xv - centers) ** 2).sum(dim=1).mean()
+        if yv.numel():
+            centers = self.centers.to(x.dtype)[yv]  # (N, D), no grad (buffer)
+            loss = 0.5 * ((xv - centers) ** 2).sum(dim=1).mean()
+        else:
+            loss = x.sum() * 0.0
         if self.training:
+            # Also without a labelled item: under DDP every worker must join the all_reduce.
             self.update_centers(xv.detach(), yv)
         return loss
 

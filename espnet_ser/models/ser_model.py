@@ -409,6 +409,12 @@ class ESPnetSERModel(AbsESPnetModel):
                 )
             self.num_updates += 1
         stats["loss"] = loss.detach()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # ESPnet's trainer drops None stats and then all-gathers the rest key by key: a
+            # worker whose shard lacks a label stream would pair its keys with other workers'
+            # (wrong values or a hang). NaN is what ESPnet averages over for a missing value.
+            stats = {k: torch.tensor(float("nan"), device=loss.device) if v is None else v
+                     for k, v in stats.items()}
         weight = torch.tensor(B, device=loss.device)
         loss, stats, weight = force_gatherable((loss, stats, weight), loss.device)
         return loss, stats, weight

@@ -185,13 +185,16 @@ def test_two_process_cpu_ddp_equals_one_process(ddp_data, single_run):
 # One rank of the gradient check: the adversary update (optimizer 2) and the center update
 # on this rank's shard of a fixed 6-utterance batch, written to <out>.<rank>.pt.
 _WORKER = r"""
+import datetime
 import sys
 import torch
+from espnet2.torch_utils.recursive_op import recursive_average
 from espnet_ser.tasks.ser import SERTask
 
 rank, world, init, conf, emo, out = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:]
 if world > 1:
-    torch.distributed.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world,
+                                         timeout=datetime.timedelta(seconds=60))
 args = SERTask.get_parser().parse_args(["--config", conf, "--emotion_list", emo])
 
 
@@ -221,6 +224,18 @@ if world > 1:   # the same shard without the workers' reduction: must NOT match 
     model.adversary_update(opt2, 2, speech[idx], lengths[idx], world_size=1,
                            emotion=emotion[idx], speaker=speaker[idx])
     state["no_reduce"] = {k: v for k, v in model.state_dict().items() if k.startswith("domain_heads.")}
+    # A training step whose shard on rank 1 has no labelled emotion: both workers still take
+    # part in the center update's all_reduce, and ESPnet's trainer (None stats dropped, the
+    # rest all-gathered key by key) sees the same keys on both.
+    model.set_total_steps(10)
+    _, stats, weight = model(speech[idx], lengths[idx], emotion=torch.tensor([[0], [-1], [2], [-1], [1], [-1]])[idx],
+                             speaker=speaker[idx])
+    stats = {k: v for k, v in stats.items() if v is not None}
+    keys = [None] * world
+    torch.distributed.all_gather_object(keys, sorted(stats))
+    stats, _ = recursive_average(stats, weight, distributed=True)
+    state["same_stat_keys"] = torch.tensor(keys[0] == keys[1])
+    state["loss_emo"] = stats["loss_emo"]
 torch.save(state, f"{out}.{rank}.pt")
 """ % {"D": D}
 
@@ -250,6 +265,8 @@ def test_adversary_and_center_updates_average_over_workers(ddp_data, tmp_path):
     # The check can fail: without the reduction each worker steps on its own shard.
     assert any(not torch.allclose(ranks[0]["no_reduce"][k], single[k], atol=1e-4) for k in heads)
     assert float(single["centers"].abs().sum()) > 0
+    assert all(bool(st["same_stat_keys"]) for st in ranks)
+    assert torch.isfinite(ranks[0]["loss_emo"]).all() and torch.equal(ranks[0]["loss_emo"], ranks[1]["loss_emo"])
 
 
 # ---- the same run through ser.sh (several nodes) and through slurm.pl (2 tasks) ----
