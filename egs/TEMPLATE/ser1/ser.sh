@@ -12,9 +12,9 @@
 #   2 feature extraction (data/all -> dump/<feat>/all), nj jobs through ${train_cmd}
 #   3 per fold: set lists, normalisation statistics from training data only (global:
 #     ESPnet's stats.npz for the model's global_mvn; speaker: normalised copies), labels
-#   4 per fold x seed: training (espnet_ser.bin.ser_train through ${cuda_cmd})
-#   5 inference: posteriors and embeddings per utterance
-#   6 scoring: results.json per fold/seed
+#   4 per fold x seed: training (espnet_ser.bin.ser_train; all runs ONE job array through ${cuda_cmd})
+#   5 inference: posteriors and embeddings per utterance (one job array)
+#   6 scoring: results.json per fold/seed (one job array through ${train_cmd})
 #   7 report: aggregate folds x seeds, speaker probe, plots, RESULTS.md
 #   8 pack the trained model of each fold/seed for sharing
 set -euo pipefail
