@@ -1,7 +1,8 @@
 """Late fusion of systems and seed ensembles: posterior averages scored as one more system.
 
 Two modes, both on the per-run posteriors that stage 5 writes (``[seed<S>/]<fold>/decode_<set>/posteriors``,
-columns in the order of the run's ``decode_test/results.json`` ``labels``):
+columns in the order of the run's ``decode_test/results.json`` ``labels``; systems whose columns
+come in another order are matched by label name):
 
 * **late fusion** (two or more experiment dirs on the same folds, e.g. a deep model and the
   ComParE + SVM reference): ``p = sum_i w_i p_i`` with the weights chosen **per fold on the dev
@@ -114,6 +115,11 @@ def load_set(run: Path, decode_set: str, n_classes: int) -> Tuple[Path, Dict[str
                if decode_set == "dev" else "run stage 5 first")
         raise FusionError(f"fuse: {path}: not found; {why}")
     return path, read_posteriors(path, n_classes)
+
+
+def _reorder(loaded: Tuple[Path, Dict[str, np.ndarray]], order: List[int]) -> Tuple[Path, Dict[str, np.ndarray]]:
+    path, post = loaded
+    return path, {u: p[order] for u, p in post.items()}
 
 
 def check_same_utts(sets: Sequence[Tuple[Path, Dict[str, np.ndarray]]]) -> List[str]:
@@ -237,12 +243,15 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
                     raise FusionError(f"fuse: {s}: no run {'/'.join(x for x in k if x)} (the other systems have it)")
                 runs.append(r[k])
             labels = run_labels(runs[0])
-            for run in runs[1:]:
-                if run_labels(run) != labels:
-                    raise FusionError(f"fuse: {run}/decode_test/results.json: labels {run_labels(run)} differ "
+            orders = []   # each system's columns in the first system's label order
+            for run in runs:
+                theirs = run_labels(run)
+                if sorted(theirs) != sorted(labels):
+                    raise FusionError(f"fuse: {run}/decode_test/results.json: labels {theirs} differ "
                                       f"from {labels} of {runs[0]}; fuse systems of the same task")
-            dev = [load_set(run, "dev", len(labels)) for run in runs]
-            test = [load_set(run, "test", len(labels)) for run in runs]
+                orders.append([theirs.index(lab) for lab in labels])
+            dev = [_reorder(load_set(run, "dev", len(labels)), o) for run, o in zip(runs, orders)]
+            test = [_reorder(load_set(run, "test", len(labels)), o) for run, o in zip(runs, orders)]
             dev_utts, test_utts = check_same_utts(dev), check_same_utts(test)
             dev_ref = read_table(fold_root / fold / "dev" / ref)
             rows, y = _labelled(dev_utts, dev_ref, labels)

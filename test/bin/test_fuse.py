@@ -190,7 +190,7 @@ def test_bad_input_is_one_line(tmp_path, capsys, case, expect):
         import shutil
         shutil.rmtree(b / "fold2")
     elif case == "labels":
-        (b / "fold1" / "decode_test" / "results.json").write_text(json.dumps({"labels": LABELS[::-1]}))
+        (b / "fold1" / "decode_test" / "results.json").write_text(json.dumps({"labels": LABELS[:3] + ["sur"]}))
     elif case == "ensemble_unseeded":
         args = ["--ensemble", a]
     elif case == "no_exp":
@@ -198,3 +198,24 @@ def test_bad_input_is_one_line(tmp_path, capsys, case, expect):
     assert _main(*args, "--fold-root", fr, "--report", tmp_path / "R.md") == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("fuse: ") and expect in err, err
+
+
+def test_columns_follow_the_label_names(tmp_path):
+    # The same classes in another column order (e.g. an SVM's sorted labels.txt vs a model's
+    # emotions.txt) are matched by name, not by position.
+    fr = _fold_root(tmp_path)
+    a = _system(tmp_path, "a", fr, seed=0, dev_correct=False, test_correct=False)
+    b = _system(tmp_path, "b", fr, seed=1)
+    perm = [3, 2, 1, 0]   # read by position, B's right class would never be the argmax
+    for fold in FOLDS:
+        for s in ("dev", "test"):
+            post = b / fold / f"decode_{s}" / "posteriors"
+            rows = [line.split() for line in post.read_text().splitlines()]
+            post.write_text("".join(r[0] + " " + " ".join(r[1:][i] for i in perm) + "\n" for r in rows))
+        res = b / fold / "decode_test" / "results.json"
+        res.write_text(json.dumps(dict(json.loads(res.read_text()), labels=[LABELS[i] for i in perm])))
+    assert _main(a, b, "--fold-root", fr, "--report", tmp_path / "R.md") == 0
+    info = json.loads((tmp_path / "exp" / "a+b" / "fold1" / "fusion.json").read_text())
+    assert info["weights"][1] > info["weights"][0]   # B is right on dev once its columns are read by name
+    res = json.loads((tmp_path / "exp" / "a+b" / "fold1" / "decode_test" / "results.json").read_text())
+    assert res["labels"] == LABELS and res["ua"] == 1.0

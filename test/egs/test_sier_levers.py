@@ -122,6 +122,20 @@ def test_checkpoint_averaging_is_decoded_packed_and_loaded(searched):
     outs = rec.recognize_speaker([wavs[u] for u in utts])
     for u, out in zip(utts, outs):
         np.testing.assert_allclose([out["posteriors"][lab] for lab in labels], stage5[u], atol=1e-4, err_msg=u)
+    # Real stage-5/6 layouts fuse: the averaged model with the searched one (weights on dev), and
+    # its one-seed "ensemble"; compare lists both.
+    fold_root = "data/folds/emodb_l2so"
+    res = _run(["python3", "-m", "espnet_ser.bin.fuse", "exp/ave", "exp/optuna_best", "--fold-root", fold_root],
+               recipe, timeout=300)
+    assert res.returncode == 0, _tail(res)
+    info = json.loads((recipe / "exp" / "ave+optuna_best" / "seed0" / "fold1" / "fusion.json").read_text())
+    assert sum(info["weights"]) == pytest.approx(1.0) and 0 <= info["dev_ua"] <= 1
+    res = _run(["python3", "-m", "espnet_ser.bin.fuse", "--ensemble", "exp/ave", "--fold-root", fold_root],
+               recipe, timeout=300)
+    assert res.returncode == 0, _tail(res)
+    res = _run(["python3", "-m", "espnet_ser.bin.compare", "exp/ave", "exp/ave_ens", "exp/ave+optuna_best"],
+               recipe, timeout=300)
+    assert res.returncode == 0 and "ave+optuna_best" in res.stdout, _tail(res)
 
 
 def test_committed_search_space_fits_its_base_config(monkeypatch):
