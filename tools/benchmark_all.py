@@ -247,8 +247,9 @@ def part_recipe(args, work: Path, table: Table) -> None:
         if rc != 0:
             table.row("recipe", item, f"--max_parallel {mp}", wall, "FAILED", f"see {log}")
             continue
-        base = base or wall
-        table.row("recipe", item, f"--max_parallel {mp}", wall, f"{runs} runs, speed-up {base / wall:.2f}",
+        base = base or (wall if mp == 1 else None)   # speed-up over the sequential run, if it ran
+        speed = f", speed-up {base / wall:.2f}" if base else ""
+        table.row("recipe", item, f"--max_parallel {mp}", wall, f"{runs} runs{speed}",
                   f"{what}; {reduced}; load before {load}; `cd egs/emodb/sier && {shlex.join(cmd)}`")
 
 
