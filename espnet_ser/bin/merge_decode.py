@@ -83,7 +83,7 @@ def merge_decode(out, splits: Sequence) -> Dict[str, int]:
                 merged[name][key] = value
         for line in read_lines(s / "skipped"):
             if line.strip():
-                claim(line.split(maxsplit=1)[0], s)
+                claim(line.split()[0], s)
                 skipped.append(line)
     decoded = set(merged["posteriors"])
     for name in ("labels.txt", "embeddings.scp"):
