@@ -53,8 +53,10 @@ my ($jobname, $njobs, $logtemplate, $cmdtemplate) = parse_job_args(\@ARGV, usage
 
 my $max = $opt{max_jobs_run};
 if (!defined $max) {
-  # As many jobs at once as CPUs, like Kaldi.
-  my $ncpu = `nproc 2>/dev/null`;
+  # As many jobs at once as CPUs, like Kaldi.  GNU nproc prints OMP_NUM_THREADS
+  # when that is set (clusters and our own jobs set it to 1): count the CPUs
+  # without it, or every array would run one job at a time.
+  my $ncpu = `env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null`;
   $max = ($ncpu =~ m/^(\d+)/ && $1 > 0) ? $1 : 1;
 }
 

@@ -90,6 +90,23 @@ def test_max_jobs_run_is_honoured(tmp_path, joblog, limit):
     assert joblog.overlap(stamps) == limit
 
 
+def test_default_limit_counts_cpus_not_omp_num_threads(tmp_path, joblog):
+    """OMP_NUM_THREADS=1 (set by clusters and by utils/run_list.sh) must not serialise arrays."""
+    import os
+    ncpu = os.cpu_count() or 1
+    if ncpu < 2:
+        pytest.skip("needs 2 CPUs to see two jobs at once")
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    res = subprocess.run([str(RUN_PL), "JOB=1:2", str(tmp_path / "log" / "o.JOB.log"),
+                          "date", "+%s.%N", ">", f"{stamps}/JOB.start", "&&", "sleep", "0.6", "&&",
+                          "date", "+%s.%N", ">", f"{stamps}/JOB.end"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert res.returncode == 0, res.stderr
+    assert joblog.overlap(stamps) == 2
+
+
 def test_quotes_pipes_redirections_and_spaces_survive(tmp_path, joblog):
     out = tmp_path / "out.txt"
     weird = "it's \"quoted\"  with  $HOME `x` \\ and * ; & spaces"

@@ -240,7 +240,7 @@ add_run() {
 # through <cmd> (word-split by the caller: ${cuda_cmd} --gpu 1, ${train_cmd} --num-threads 2);
 # <what> names the runs in messages. A failing run stops ser.sh with one line naming its log.
 submit_array() {
-  local what=$1 list=$2 n j threads=1 gpus=0 m=${max_parallel} prev="" w
+  local what=$1 list=$2 n j threads=1 gpus=0 m=${max_parallel} prev="" w ncpu
   shift 2
   local cmd=("$@") limit=() failed=()
   n=$(wc -l < "${list}")
@@ -250,7 +250,9 @@ submit_array() {
     prev=${w}
   done
   if [ -z "${m}" ] && [ "$(basename "${cmd[0]}")" = run.pl ]; then
-    m=1; [ "${gpus}" -gt 0 ] || m=$(( $(nproc) / threads > 1 ? $(nproc) / threads : 1 ))
+    # (nproc alone prints OMP_NUM_THREADS when that is set, e.g. to 1 on clusters)
+    ncpu=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+    m=1; [ "${gpus}" -gt 0 ] || m=$(( ncpu / threads > 1 ? ncpu / threads : 1 ))
   fi
   [ -z "${m}" ] || limit=(--max-jobs-run "${m}")
   log "${what}: ${n} run(s) of ${list} as one job array (${cmd[*]}, ${m:-no limit of ours on how many} at once), logs ${list%.list}.*.log"
