@@ -6,18 +6,8 @@
 # espnet_ser/utils/data_dir.py (utt2spk_to_spk2utt).  Errors are one line, exit 1.
 use strict;
 use warnings;
-use File::Basename qw(dirname);
-use Cwd qw(abs_path);
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use SerPython qw(exec_python);
 
-# python3 on PATH (after path.sh) if it has espnet_ser, else this checkout's venv.
-my $python = "python3";
-if (system("python3 -c 'import espnet_ser' >/dev/null 2>&1") != 0) {
-  my $root = dirname(dirname(abs_path($0)));
-  $python = "$root/tools/venv/bin/python";
-  if (! -x $python) {
-    print STDERR "$0: python3 cannot import espnet_ser and $python is missing (source path.sh, or run tools/install.sh)\n";
-    exit 1;
-  }
-}
-exec($python, "-m", "espnet_ser.utils.data_dir", "utt2spk_to_spk2utt", @ARGV)
-  or do { print STDERR "$0: cannot run $python: $!\n"; exit 1; };
+exec_python("espnet_ser.utils.data_dir", "utt2spk_to_spk2utt", @ARGV);

@@ -183,6 +183,7 @@ def test_wrapper_without_any_python_says_what_to_do(tmp_path, script):
     # A copy of the wrapper in a tree without tools/venv.
     (tmp_path / "repo" / "utils").mkdir(parents=True)
     shutil.copy2(UTILS / script, tmp_path / "repo" / "utils" / script)
+    shutil.copytree(UTILS / "lib", tmp_path / "repo" / "utils" / "lib")  # the wrappers' SerPython.pm
     env = _env(path_first=str(_fake_python3(tmp_path)))
     res = _run([tmp_path / "repo" / "utils" / script, "data/x"], cwd=tmp_path, env=env)
     assert res.returncode == 1
