@@ -102,6 +102,9 @@ def _build(cfg: dict, input_size: int, n_speakers: int = 0):
     from espnet_ser.tasks.ser import SERTask
 
     args = SERTask.get_default_config()
+    # A component chosen by the config without its *_conf gets its own defaults, as in a real
+    # run (not the default component's, e.g. stats pooling's eps for mean pooling).
+    args.update({f"{k}_conf": {} for k in cfg if f"{k}_conf" in args and f"{k}_conf" not in cfg})
     args.update(cfg)
     heads = []
     for h in cfg.get("domain_heads") or []:
@@ -131,6 +134,39 @@ def test_every_config_trains_one_batch(path):
     grads = [p.grad for p in model.encoder.parameters() if p.requires_grad]
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
     assert ("loss_speaker" in stats) == bool(cfg["domain_heads"])
+
+
+def test_functionals_mlp_configs_train_on_compare_vectors():
+    # The utterance-level path: ComParE_2016 functionals are one (1, 6373) frame per utterance;
+    # the adversarial twin differs only by the speaker head and its k3 training (own optimizer,
+    # extra steps, constant GRL), as conf/tuning/train_cnn1_adv_k3.yaml trains it.
+    import torch
+
+    tuning = RECIPES["emodb"] / "conf" / "tuning"
+    plain = yaml.safe_load((tuning / "train_func_mlp.yaml").read_text())
+    adv = yaml.safe_load((tuning / "train_func_mlp_adv.yaml").read_text())
+    k3 = yaml.safe_load((tuning / "train_cnn1_adv_k3.yaml").read_text())
+    extra = ("domain_heads", "optim2", "optim2_conf", "adversary_steps")
+    assert plain["domain_heads"] == [] and all(k not in plain for k in extra[1:])
+    assert {k: v for k, v in adv.items() if k not in extra} == {k: v for k, v in plain.items() if k != "domain_heads"}
+    for k in extra[1:]:
+        assert adv[k] == k3[k], k
+    (head,) = adv["domain_heads"]
+    assert head["name"] == "speaker" and head["reverse"] is True and head["schedule"] == "constant"
+    torch.manual_seed(0)
+    for cfg in (plain, adv):
+        model = _build(cfg, input_size=6373, n_speakers=6)
+        model.train()
+        speech, lens = torch.randn(8, 1, 6373), torch.ones(8, dtype=torch.long)
+        loss, stats, _ = model(speech=speech, speech_lengths=lens,
+                               emotion=torch.arange(8) % 4, speaker=torch.arange(8) % 6)
+        assert torch.isfinite(loss)
+        loss.backward()
+        assert ("loss_speaker" in stats) == bool(cfg["domain_heads"])
+        model.eval()
+        with torch.no_grad():
+            out = model.encode(speech, lens)
+        assert out["embedding"].shape == (8, 256)   # what the speaker probe reads
 
 
 def test_recipe_config_on_too_few_features_raises_the_encoders_error():
