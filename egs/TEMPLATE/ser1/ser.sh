@@ -45,6 +45,7 @@ seeds="0"                # training seeds; results are aggregated over folds x s
 feats_conf=conf/feats/fbank.yaml   # feature extractor config
 extra_feats_confs=       # more feature configs for stage 2, concatenated per utterance after feats_conf's (--example_unit dialogue)
 example_unit=utterance   # one example = an utterance, or a dialogue (stage 3: espnet_ser.bin.make_dialogues; Lian et al.)
+speed_perturb_factors=   # speed perturbation of each fold's train set, e.g. "0.9 1.0 1.1" (1.0: the originals; empty: off; see --help)
 norm=global              # feature normalisation: global | utterance | speaker | none
 train_config=conf/train.yaml       # model and training config
 train_args=              # extra options for ser_train (e.g. "--max_epoch 2"; word-split)
@@ -79,6 +80,14 @@ Experiments on the same folds, in this order, each under its own exp/<tag>:
                       stage 3, one changing --feats_conf stage 2), e.g.
                       \"speaker_norm:conf/train.yaml:norm=speaker,seeds=0\";
   --svm true          ./svm.sh on the same folds and stages.
+--speed_perturb_factors \"0.9 1.0 1.1\" (as ESPnet's asr.sh; Kaldi's utils/perturb_data_dir_speed.sh):
+  stage 2 writes speed-perturbed copies (tempo and pitch) of the training utterances of every
+  fold to data/sp/<protocol> (ids and speakers prefixed sp0.9-, ...; dev, test and train_unlab
+  are never perturbed) and extracts their features; stage 3 makes each fold's training set
+  data/folds/<protocol>/<fold>/train_sp<factors> (1.0 = the originals, so 3 factors = 3 x the
+  training utterances); a perturbed speaker is a speaker of its own (--norm speaker statistics,
+  speaker heads). Frame-level features and --example_unit utterance only; tags and dump dirs
+  get _sp<factors>.
 With a baseline or extra configs, a run that includes stage 7 ends with one table of
 them all (python -m espnet_ser.bin.compare). Options given twice: the last one wins,
 so a recipe's run.sh passes its defaults before \"\$@\"."
@@ -137,9 +146,39 @@ for f in ${extra_feats_confs}; do
   [ -f "${f}" ] || { echo "$0: --extra_feats_confs ${f}: no such file (see conf/feats/)" >&2; exit 1; }
   [ "${example_unit}" = dialogue ] || { echo "$0: --extra_feats_confs needs --example_unit dialogue (it concatenates them)" >&2; exit 1; }
 done
+# Speed perturbation (Kaldi/ESPnet): sp_factors = the factors other than 1 (1 = the originals).
+sp_tag=; sp_factors=()
+if [ -n "${speed_perturb_factors}" ]; then
+  for f in ${speed_perturb_factors}; do
+    { [[ "${f}" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] && awk -v f="${f}" 'BEGIN { exit !(f > 0) }'; } ||
+      { echo "$0: --speed_perturb_factors: '${f}' is not a positive number (e.g. --speed_perturb_factors \"0.9 1.0 1.1\")" >&2; exit 1; }
+    awk -v f="${f}" 'BEGIN { exit !(f == 1) }' || sp_factors+=("${f}")
+  done
+  # shellcheck disable=SC2086
+  printf '%s\n' ${speed_perturb_factors} | awk 'seen[$1 + 0]++ { exit 1 }' ||
+    { echo "$0: --speed_perturb_factors \"${speed_perturb_factors}\": a factor is given twice (each once, e.g. \"0.9 1.0 1.1\")" >&2; exit 1; }
+  [ "${example_unit}" = utterance ] ||
+    { echo "$0: --speed_perturb_factors does not go with --example_unit dialogue (a dialogue is built from its utterances' unperturbed features): give --speed_perturb_factors \"\" or --example_unit utterance" >&2; exit 1; }
+  python3 -c 'import sys; from espnet_ser.features import EXTRACTORS, build_extractor, load_feats_conf
+try:
+    name, conf = load_feats_conf(sys.argv[1])
+    why = ("text features, no audio" if getattr(EXTRACTORS.get(name), "input_kind", "audio") != "audio" else
+           "utterance-level functionals, one vector per utterance" if build_extractor(name, conf).frame_shift is None else "")
+except ValueError as e:
+    sys.exit(f"ser.sh: --feats_conf {sys.argv[1]}: {e}")
+if why: sys.exit(f"ser.sh: --speed_perturb_factors cannot apply to --feats_conf {sys.argv[1]} ({name}: {why}; "
+                 "speed perturbation augments frame-level features): use frame-level features (e.g. "
+                 "conf/feats/fbank.yaml) or --speed_perturb_factors \"\"")' "${feats_conf}" || exit 1
+  # shellcheck disable=SC2086
+  sp_tag=_sp$(echo ${speed_perturb_factors} | tr ' ' _)
+fi
+# Each fold's training set: train, or with speed perturbation train_sp<factors> (stage 3 builds it);
+# with train_unlab also train_all (+ the same suffix) = that + train_unlab.
+train_name=train${sp_tag}; unlab_name=train_all${sp_tag}
 feat=$(basename "${feats_conf}" .yaml)
 # Dialogue examples (with the extra features) get their own dump dirs and default tags.
 [ "${example_unit}" = utterance ] || feat=${feat}$(for f in ${extra_feats_confs}; do printf '+%s' "$(basename "${f}" .yaml)"; done)_dialogue
+feat=${feat}${sp_tag}
 task_suffix=; [ "${task}" = emotion ] || task_suffix=_${task}
 [ -n "${tag}" ] || tag="$(basename "${train_config}" .yaml)_${feat}_${norm}${task_suffix}"
 if [ -n "${sources}${targets}" ]; then
@@ -158,6 +197,7 @@ case "${train_unlab}" in true|false) ;;
   *) echo "$0: --train_unlab ${train_unlab}: must be true or false" >&2; exit 1 ;; esac
 exp=${expdir}/${tag}
 foldroot=${datadir}/folds/${protocol}
+spdir=${datadir}/sp/${protocol}   # --speed_perturb_factors: the perturbed training data (stage 2)
 
 # ---- other experiments on the same folds (checked here, run around stages 4-8) ----
 if [ -n "${baseline_config}" ]; then
@@ -185,7 +225,7 @@ parse_extra() {
     x_opts+=("--${name}" "${kv#*=}")
     case "${name}" in
       protocol|protocol_opts|local_data_opts|datadir|sources|targets) s=1 ;;
-      feats_conf|dumpdir) s=2 ;;
+      feats_conf|dumpdir|speed_perturb_factors) s=2 ;;
       norm|label_names|task) s=3 ;;
       *) s=4 ;;
     esac
@@ -208,7 +248,7 @@ run_also() {
   "$0" "${args[@]}" --baseline_config "" --extra_configs "" --svm false --stage "${from}" "$@"
 }
 
-sets=(train dev test)
+sets=("${train_name}" dev test)
 fold_list() {
   if [ -n "${folds}" ]; then
     for k in ${folds}; do echo "fold${k}"; done
@@ -300,19 +340,44 @@ print(" ".join(out))' "${foldroot}/protocol.json" "${folds}")
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+  sp_pairs=()   # "<data dir> <dump sub-dir>" of each speed factor's perturbed copies
+  if [ -n "${sp_tag}" ]; then
+    # The training utterances of every fold of the protocol, once per factor (not per fold;
+    # outside ${foldroot}, which stage 1 rewrites: unchanged input is not perturbed again).
+    sp=${spdir}
+    log "Stage 2: speed perturbation (${sp_factors[*]:-none}) of ${foldroot}/fold*/train -> ${sp}"
+    [ -f "${foldroot}/protocol.json" ] || { echo "$0: ${foldroot}/protocol.json not found: run stage 1 first (--stage 1)" >&2; exit 1; }
+    mkdir -p "${sp}"
+    cat "${foldroot}"/fold*/train/utt2spk | cut -d' ' -f1 | LC_ALL=C sort -u |
+      utils/subset_data_dir.sh --utt-list - "${datadir}/all" "${sp}/train"
+    sp_parts=()
+    for f in ${speed_perturb_factors}; do
+      if [[ " ${sp_factors[*]} " == *" ${f} "* ]]; then
+        utils/perturb_data_dir_speed.sh "${f}" "${sp}/train" "${sp}/sp${f}"
+        sp_pairs+=("${sp}/sp${f} sp${f}/${protocol}"); sp_parts+=("${sp}/sp${f}")
+      else
+        sp_parts+=("${sp}/train")
+      fi
+    done
+    # All of them (stage 3 takes each fold's part): utt2uniq only in the perturbed copies.
+    utils/combine_data.sh --exclude utt2uniq "${sp}/${train_name}" "${sp_parts[@]}"
+  fi
   for fconf in "${feats_conf}" ${extra_feats_confs}; do
     f=$(basename "${fconf}" .yaml)
-    out=${dumpdir}/${f}/all
-    log "Stage 2: feature extraction (${f}): ${datadir}/all -> ${out}"
-    n=$(wc -l < "${datadir}/all/utt2spk")
-    _nj=$(min "${nj}" "${n}")
-    utils/split_data.sh --per-utt "${datadir}/all" "${_nj}"
-    mkdir -p "${out}/log"
-    ${train_cmd} JOB=1:"${_nj}" "${out}/log/extract.JOB.log" \
-      python3 -m espnet_ser.bin.extract_feats --feats-conf "${fconf}" \
-        --data-dir "${datadir}/all/split${_nj}utt/JOB" --out-dir "${out}" --job JOB
-    python3 -m espnet_ser.bin.extract_feats --merge --nj "${_nj}" \
-      --feats-conf "${fconf}" --data-dir "${datadir}/all" --out-dir "${out}"
+    for pair in "${datadir}/all all" "${sp_pairs[@]}"; do
+      read -r data sub <<< "${pair}"
+      out=${dumpdir}/${f}/${sub}
+      log "Stage 2: feature extraction (${f}): ${data} -> ${out}"
+      n=$(wc -l < "${data}/utt2spk")
+      _nj=$(min "${nj}" "${n}")
+      utils/split_data.sh --per-utt "${data}" "${_nj}"
+      mkdir -p "${out}/log"
+      ${train_cmd} JOB=1:"${_nj}" "${out}/log/extract.JOB.log" \
+        python3 -m espnet_ser.bin.extract_feats --feats-conf "${fconf}" \
+          --data-dir "${data}/split${_nj}utt/JOB" --out-dir "${out}" --job JOB
+      python3 -m espnet_ser.bin.extract_feats --merge --nj "${_nj}" \
+        --feats-conf "${fconf}" --data-dir "${data}" --out-dir "${out}"
+    done
   done
 fi
 
@@ -330,16 +395,30 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         --out-dir "${out}" --norm "${norm}" --names ${label_names}
       continue
     fi
-    log "Stage 3: ${norm} normalisation from ${fold}/train, labels: ${dumpdir}/${feat}/all -> ${out}"
-    fold_sets=("${sets[@]}"); label_train=train
+    f=$(basename "${feats_conf}" .yaml)
+    log "Stage 3: ${norm} normalisation from ${fold}/${train_name}, labels: ${dumpdir}/${f}/all -> ${out}"
+    fold_sets=("${sets[@]}"); label_train=${train_name}; scps=("${dumpdir}/${f}/all/feats.scp")
+    if [ -n "${sp_tag}" ]; then
+      # Speed perturbation: train_sp<factors> = the fold's train utterances under each factor's
+      # prefix (sp0.9-<utt>; 1.0: <utt>), taken from stage 2's copies of every fold's train set.
+      [ -f "${spdir}/${train_name}/utt2spk" ] ||
+        { echo "$0: ${spdir}/${train_name}: not found: run stage 2 with --speed_perturb_factors \"${speed_perturb_factors}\"" >&2; exit 1; }
+      awk -v fs="${speed_perturb_factors}" 'BEGIN { n = split(fs, F, " ") }
+        { for (i = 1; i <= n; i++) print (F[i] == 1 ? "" : "sp" F[i] "-") $1 }' "${foldroot}/${fold}/train/utt2spk" |
+        utils/subset_data_dir.sh --utt-list - "${spdir}/${train_name}" "${foldroot}/${fold}/${train_name}" ||
+        { echo "$0: ${spdir}/${train_name} lacks perturbed copies of ${fold}/train: rerun stage 2 (--stage 2)" >&2; exit 1; }
+      log "Stage 3: ${fold}/${train_name}: $(wc -l < "${foldroot}/${fold}/${train_name}/utt2spk") utterances (${fold}/train: $(wc -l < "${foldroot}/${fold}/train/utt2spk"), factors ${speed_perturb_factors})"
+      for sf in "${sp_factors[@]}"; do scps+=("${dumpdir}/${f}/sp${sf}/${protocol}/feats.scp"); done
+    fi
     if [ -d "${foldroot}/${fold}/train_unlab" ]; then
       # Unlabelled training data (DANN): train_all = train + train_unlab, for --train_unlab true;
       # the inventories (corpora.txt, ...) come from it so target domains get a class.
-      utils/combine_data.sh --allow-partial "${foldroot}/${fold}/train_all" \
-        "${foldroot}/${fold}/train" "${foldroot}/${fold}/train_unlab" >/dev/null
-      fold_sets+=(train_all); label_train=train_all
+      # (train_unlab is never speed-perturbed: it is the target domain's audio as it is.)
+      utils/combine_data.sh --allow-partial "${foldroot}/${fold}/${unlab_name}" \
+        "${foldroot}/${fold}/${train_name}" "${foldroot}/${fold}/train_unlab" >/dev/null
+      fold_sets+=("${unlab_name}"); label_train=${unlab_name}
     fi
-    python3 -m espnet_ser.bin.apply_norm --mode "${norm}" --feats "${dumpdir}/${feat}/all/feats.scp" \
+    python3 -m espnet_ser.bin.apply_norm --mode "${norm}" --feats "${scps[@]}" --train-set "${train_name}" \
       --fold-dir "${foldroot}/${fold}" --out-dir "${out}" --sets "${fold_sets[@]}"
     set_args=()
     for set in "${fold_sets[@]}"; do
@@ -375,9 +454,9 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   : > "${train_list}"
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
-    train_set=train
-    if ${train_unlab} && [ -d "${dump}/train_all" ]; then
-      train_set=train_all
+    train_set=${train_name}
+    if ${train_unlab} && [ -d "${dump}/${unlab_name}" ]; then
+      train_set=${unlab_name}
     elif ${train_unlab}; then
       # e.g. multi_corpus: every domain is labelled in train already
       log "--train_unlab true: ${foldroot}/${fold} has no train_unlab set (make_folds --unlabelled-target true adds one to cross_corpus); training on train"
@@ -393,7 +472,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     esac
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
-      log "Stage 4: training (seed ${seed}): ${dump}/{train,dev} -> ${d}"
+      log "Stage 4: training (seed ${seed}): ${dump}/{${train_set},dev} -> ${d}"
       mkdir -p "${d}"
       cp "${feats_conf}" "${d}/feats_conf.yaml"
       cp "${dump}/labels/"*.txt "${d}/"   # emotions.txt, speakers.txt, ... side by side
