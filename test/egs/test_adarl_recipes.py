@@ -60,7 +60,10 @@ def test_train_yaml_is_the_papers_setting():
     assert ["valid", "ua", "max"] in cfg["best_model_criterion"]
 
 
-CPU = {"encoder_conf.channels", "encoder_conf.pools", "encoder_conf.input_pool", "max_epoch", "batch_size"}
+# The CPU-sized variants also lower lambda_3 (center loss) from 0.5 to 0.01 (no_center: 0 anyway);
+# see the comment in conf/tuning/train_adarl_cpu.yaml and egs/emodb/adarl/RESULTS.md.
+CPU = {"encoder_conf.channels", "encoder_conf.pools", "encoder_conf.input_pool", "max_epoch", "batch_size",
+       "model_conf.center_loss_weight"}
 ABLATIONS = {
     "train_backbone": {"encoder_conf.domain_pathway", "domain_heads"},
     "train_domain_invariant": {"encoder_conf.domain_pathway", "domain_heads"},
@@ -79,6 +82,20 @@ def test_variants_differ_only_where_they_say(name, keys):
         assert head["reverse"] is True and head["attach"] == "embedding" and head["name"] == "gender"
     if name.startswith("train_backbone"):
         assert var["domain_heads"] == []
+
+
+
+def test_cpu_ablations_share_optimiser_schedule_input_and_lambda3():
+    """The four CPU-sized configs stay comparable: only the ablated part differs."""
+    cfgs = {n: _load(f"tuning/{n}.yaml") for n in
+            ("train_adarl_cpu", "train_backbone_cpu", "train_domain_invariant_cpu", "train_no_center_cpu")}
+    for key in ("optim", "optim_conf", "scheduler", "scheduler_conf", "max_epoch", "batch_size",
+                "input_adapter_conf"):
+        assert len({repr(c[key]) for c in cfgs.values()}) == 1, key
+    assert len({repr(c["encoder_conf"]["input_pool"]) for c in cfgs.values()}) == 1
+    lam3 = {n: c["model_conf"]["center_loss_weight"] for n, c in cfgs.items()}
+    assert lam3 == {"train_adarl_cpu": 0.01, "train_backbone_cpu": 0.01,
+                    "train_domain_invariant_cpu": 0.01, "train_no_center_cpu": 0.0}
 
 
 def test_emodb_recipe_links_instead_of_copies():
