@@ -47,7 +47,7 @@ def to_mono(wav: np.ndarray) -> np.ndarray:
 
 
 def resample(wav: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Resample ``(N,)`` float audio from ``sr_in`` to ``sr_out`` Hz with soxr."""
+    """Resample ``(N,)`` or ``(N, C)`` float audio from ``sr_in`` to ``sr_out`` Hz with soxr."""
     if sr_in == sr_out:
         return wav
     import soxr  # local: only needed when rates differ
@@ -78,8 +78,9 @@ def load_audio(
     segment: Optional[Tuple[float, float]] = None,
     utt_id: Optional[str] = None,
     info: Optional[dict] = None,
+    mono: bool = True,
 ) -> Tuple[np.ndarray, int]:
-    """Load one wav.scp entry as float32 mono.
+    """Load one wav.scp entry as float32 mono (or with its channels: ``mono=False``).
 
     Args:
         wav_scp_value: A path, or a shell command ending in ``|``.
@@ -88,9 +89,11 @@ def load_audio(
         utt_id: Utterance id used in error messages.
         info: If given, filled with the source's ``channels`` and native
             ``sample_rate`` (so a caller can count downmixed and resampled files).
+        mono: Downmix to ``(N,)``; ``False`` keeps ``(N,)`` or ``(N, C)`` as read.
 
     Returns:
-        ``(wav (N,) float32, sr)`` with ``sr == sample_rate`` when it is given.
+        ``(wav (N,) float32, sr)`` (``(N, C)`` when ``mono=False`` and the source has
+        channels) with ``sr == sample_rate`` when it is given.
 
     Raises:
         AudioError: If the file is missing/unreadable, the pipe fails, the
@@ -144,7 +147,8 @@ def load_audio(
     data = np.asarray(data, dtype=np.float32)
     if info is not None:
         info.update(channels=1 if data.ndim == 1 else int(data.shape[1]), sample_rate=int(sr))
-    data = to_mono(data)
+    if mono:
+        data = to_mono(data)
     if data.size == 0:
         raise AudioError(f"{name}: empty audio (0 samples)", kind="empty audio")
     if sample_rate is not None and sr != sample_rate:

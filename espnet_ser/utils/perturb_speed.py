@@ -97,40 +97,21 @@ def speed(wav: np.ndarray, sr: int, factor: float) -> np.ndarray:
     Returns:
         float32 audio at ``sr`` Hz, same channels.
     """
-    if factor == 1:
-        return np.asarray(wav, dtype=np.float32)
-    import soxr
+    from espnet_ser.features.audio import resample
 
-    x = np.ascontiguousarray(wav, dtype=np.float32)
-    # Read the samples as if recorded at factor * sr and resample them to sr.
-    return soxr.resample(x, factor * sr, sr, quality="HQ").astype(np.float32, copy=False)
+    # Read the samples as if recorded at factor * sr and resample them to sr (1: unchanged).
+    return resample(np.ascontiguousarray(wav, dtype=np.float32), factor * sr, sr)
 
 
 def _read(spec: str) -> Tuple[np.ndarray, int, str]:
     """``(audio (N, C) float32, rate, subtype)`` of one wav.scp value (path or ``cmd |``)."""
     import soundfile as sf
+    from espnet_ser.features.audio import load_audio
 
-    from espnet_ser.features.audio import AudioError, _read_pipe
-
+    data, sr = load_audio(spec, mono=False)   # its checks and one-line AudioError messages
     spec = spec.strip()
-    if spec.endswith("|"):
-        data, sr = _read_pipe(spec[:-1].strip(), spec)
-        subtype = "PCM_16"
-    else:
-        if not os.path.isfile(spec):
-            raise AudioError(f"{spec}: file not found")
-        try:
-            subtype = sf.info(spec).subtype
-            data, sr = sf.read(spec, dtype="float32", always_2d=True)
-        except Exception as exc:  # LibsndfileError: corrupt header, unknown format
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise AudioError(f"{spec}: unreadable audio: {msg}") from exc
-    data = np.asarray(data, dtype=np.float32)
-    if data.ndim == 1:
-        data = data[:, None]
-    if data.shape[0] == 0:
-        raise AudioError(f"{spec}: empty audio (0 samples)")
-    return data, int(sr), subtype
+    subtype = "PCM_16" if spec.endswith("|") else sf.info(spec).subtype
+    return (data[:, None] if data.ndim == 1 else data), sr, subtype
 
 
 def pipe_command(factor: str, spec: str) -> str:
