@@ -3,7 +3,7 @@
 # IEMOCAP's improvised dialogues, 4 classes, leave-one-speaker-out.  README.md explains it.
 #
 #   IEMOCAP=/data/IEMOCAP_full_release ./run.sh     # every stage: backbone, ADARL, ablations
-#   IEMOCAP=synthetic ./run.sh --max_epoch 2        # a generated tree in the release's layout
+#   IEMOCAP=synthetic ./run.sh --train_args "--max_epoch 2"   # a generated tree in the release's layout
 #   ./run.sh --help                                 # every option, with this recipe's defaults
 # The options below are the recipe's defaults: ./ser.sh takes the last value of a repeated
 # option, so the command line wins.
