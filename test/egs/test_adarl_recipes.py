@@ -104,6 +104,19 @@ def test_emodb_recipe_links_instead_of_copies():
     assert os.readlink(EMODB / "local" / "data.sh") == "../../sier/local/data.sh"
 
 
+def test_emodb_segment_length_matches_the_encoder():
+    """run.sh's default segment (201 frames: the shared copy's 2.0 s files) is set for the
+    adapter and the encoder together; a mismatch would stop only at the first batch."""
+    import re
+
+    text = (EMODB / "run.sh").read_text()
+    m = re.search(r'^\s*--train_args "([^"]*)"', text, re.M)
+    assert m, "egs/emodb/adarl/run.sh: no --train_args default"
+    seg = re.findall(r"segment_length=(\d+)", m.group(1))
+    frames = re.findall(r"num_frames=(\d+)", m.group(1))
+    assert seg == frames == ["201"]
+
+
 @pytest.mark.parametrize("recipe", [IEMOCAP, EMODB], ids=["iemocap", "emodb"])
 def test_paper_table_loads(recipe):
     from espnet_ser.eval.aggregate import load_paper_table
