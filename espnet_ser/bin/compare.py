@@ -213,7 +213,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"compare: {exc}", file=sys.stderr)
         return 1
     print(format_table(rows, markdown=args.markdown))
-    print("(mean ± std over folds x seeds; speaker probe = balanced accuracy of a "
+    print("(WA, UA, macro-F1: mean ± std over folds with one seed, over the per-seed means with "
+          "several, as the report stage; probe: mean ± std over runs; speaker probe = balanced accuracy of a "
           "closed-set speaker classifier on the embeddings of the recipe's --probe_sets, "
           "held-out speakers by default; lower = less speaker information)")
     return 0
