@@ -23,7 +23,8 @@ opts=(
                    adarl_cpu_l2so:conf/tuning/train_adarl_cpu.yaml:protocol=emodb_l2so,baseline_tag=backbone_cpu_l2so"
   # The shared Emo-DB copy is cut at 2.0 s, so every file has 201 frames: the paper's 3 s segments
   # (300 frames, conf/) would be one third zero padding.  One 201-frame segment per file is the same
-  # input at about 77 % of the training time (backbone, fold 1, stages 4-6: 72 s vs 94 s).  With the full-length
+  # input at about 77 % of the training time (backbone, fold 1, stages 4-6, measured with 200 frames:
+  # 72 s vs 94 s, two such runs side by side; ADARL 94 s vs 109 s).  With the full-length
   # release (EMODB=<download>), pass --train_args "" for the paper's 3 s; a --train_args of your own
   # replaces this one (keep both options in it, or the segments are 300 frames again).
   --train_args "--input_adapter_conf segment_length=201 --encoder_conf num_frames=201"
