@@ -7,7 +7,14 @@ per experiment into ``--lang_dir``.  For every ``--set <data_dir>:<out_dir>``
 the file ``<out_dir>/<name>.int`` (``utt int``) is written for every utterance
 of the data dir, with ``-1`` where the label is absent (unlabelled utterance)
 or not in the inventory (e.g. a test speaker); the latter are counted in the
-log, never dropped.  The streams and their file names are
+log, never dropped.
+
+The task stream (``--task``, the one the model classifies) needs two classes in
+the training data.  Another stream with ONE class there (the language of a
+cross-corpus fold whose corpora all speak English: Gao et al.'s IEMOCAP ->
+MSP-IMPROV) gets a one-label inventory and a warning: a domain head reading it
+is constant, its loss and gradient are zero, so that adversary does nothing in
+that fold (rather than stopping a recipe whose other folds need it).  The streams and their file names are
 ``espnet_ser.labels.LABEL_SOURCES``.
 
 Usage::
@@ -38,9 +45,12 @@ def _utts(data_dir: Path) -> List[str]:
 
 
 def make_inventory(
-    train_dir, lang_dir, name: str, fixed_list: Optional[str] = None
+    train_dir, lang_dir, name: str, fixed_list: Optional[str] = None, min_classes: int = 2
 ) -> List[str]:
     """Write ``<lang_dir>/<inventory>`` for one data name and return the labels.
+
+    ``min_classes``: fewest labels accepted (2 for the task stream; 1 for a
+    domain stream, with a warning when it has one).
 
     Raises:
         FileNotFoundError: The training label file is missing.
@@ -62,8 +72,11 @@ def make_inventory(
             raise ValueError(f"prepare_labels: training labels {missing} of '{name}' are not in {fixed_list}")
     else:
         labels = sorted(train_labels, key=lambda x: x.encode("utf-8"))
+    if len(labels) < min_classes:
+        raise ValueError(f"prepare_labels: '{name}' has fewer than {min_classes} classes in {src_path}: {labels}")
     if len(labels) < 2:
-        raise ValueError(f"prepare_labels: '{name}' has fewer than 2 classes in {src_path}: {labels}")
+        logger.warning(f"'{name}' has one class in {src_path} ({labels}): a domain head reading it is "
+                       "constant (zero loss and gradient) in this experiment")
     out = Path(lang_dir) / inv_name
     if out.is_file():
         old = read_label_list(out, str(out))
@@ -108,6 +121,9 @@ def main(argv=None) -> None:
     parser.add_argument("--train_dir", required=True, help="training data dir (inventories come from it)")
     parser.add_argument("--lang_dir", required=True, help="where emotions.txt, speakers.txt, ... go")
     parser.add_argument("--names", nargs="+", default=["emotion"], help=f"label names from {sorted(LABEL_SOURCES)}")
+    parser.add_argument("--task", default="emotion",
+                        help="the stream the model classifies: it needs 2 classes in training; the others 1 "
+                        "(default emotion)")
     parser.add_argument("--inventory", action="append", default=[], metavar="NAME=FILE",
                         help="fixed inventory for a name (e.g. emotion=conf/emotions.txt)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="DATA_DIR:OUT_DIR",
@@ -125,7 +141,8 @@ def main(argv=None) -> None:
         if unknown_fixed:
             raise ValueError(f"--inventory given for {sorted(unknown_fixed)} which are not in --names")
         for name in args.names:
-            labels = make_inventory(args.train_dir, args.lang_dir, name, fixed.get(name))
+            labels = make_inventory(args.train_dir, args.lang_dir, name, fixed.get(name),
+                                    min_classes=2 if name == args.task else 1)
             logger.info(f"{name}: {len(labels)} classes -> {args.lang_dir}/{LABEL_SOURCES[name][1]}")
             for spec in args.sets:
                 if ":" not in spec:

@@ -23,7 +23,9 @@ class MLPClassifier(AbsClassifier):
 
     Args:
         input_size: D of the input vector.
-        num_classes: Number of classes C.
+        num_classes: Number of classes C (1 only for a domain head whose stream has one
+            class in a fold: its log-softmax is 0, so its loss and gradient are zero; the
+            emotion inventory itself needs 2, checked by the task).
         hidden_sizes: Size of each hidden layer (empty = linear classifier).
         dropout: Dropout in each hidden layer.
         batch_norm: BatchNorm1d in each hidden layer.  With batch norm, train
@@ -42,8 +44,8 @@ class MLPClassifier(AbsClassifier):
         activation: str = "relu",
     ):
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"MLPClassifier: num_classes must be >= 2, got {num_classes}")
+        if num_classes < 1:
+            raise ValueError(f"MLPClassifier: num_classes must be >= 1, got {num_classes}")
         layers = hidden_layers(input_size, hidden_sizes, batch_norm=batch_norm, dropout=dropout,
                                activation=activation, what="mlp classifier: activation", dropout_first=True)
         layers.append(torch.nn.Linear(hidden_sizes[-1] if len(hidden_sizes) else input_size, num_classes))

@@ -301,7 +301,12 @@ def build_domain_heads(
                     f"domain_heads[{i}] ({e['name']}): give label_list (file) or labels (list)"
                 )
             src = label_dir / inventory_name(e["data_name"])
-        e["labels"] = read_label_list(src, f"domain_heads[{i}] ({e['name']}) label_list", min_labels=2)
+        e["labels"] = read_label_list(src, f"domain_heads[{i}] ({e['name']}) label_list")
+        if len(e["labels"]) < 2:
+            # One class (prepare_labels warned): a constant head, zero loss and gradient; kept so
+            # that every fold of a recipe has the same model (e.g. the language of an all-English fold).
+            logging.warning(f"domain_heads[{i}] ({e['name']}): one class {e['labels']} in the training "
+                            "data: this head is constant and its adversary does nothing")
         attach = e.get("attach", "embedding")
         if attach not in point_sizes:
             raise ValueError(

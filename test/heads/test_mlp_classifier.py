@@ -20,6 +20,8 @@ def test_shapes_order_backward():
 def test_linear_and_errors():
     assert len(MLPClassifier(4, 3).net) == 1
     with pytest.raises(ValueError, match="num_classes"):
-        MLPClassifier(4, 1)
+        MLPClassifier(4, 0)
+    # One class: a constant domain head (log-softmax 0), e.g. the language of an all-English fold.
+    assert torch.log_softmax(MLPClassifier(4, 1)(torch.randn(2, 4)), -1).abs().max() == 0
     with pytest.raises(ValueError, match=r"\(B, D\)"):
         MLPClassifier(4, 3)(torch.randn(2, 3, 4))

@@ -321,3 +321,43 @@ def test_specaug_on_functionals_is_refused_at_build(tmp_path):
         SERTask.build_model(argparse.Namespace(**args))
     shape.write_text("u1 1,8\nu2 7,8\n")  # frames: built
     assert SERTask.build_model(argparse.Namespace(**args)).specaug is not None
+
+
+def test_one_class_domain_stream_is_a_constant_head_not_an_error(tmp_path, caplog):
+    """The language of an all-English cross-corpus fold (IEMOCAP -> MSP-IMPROV) has one class:
+    prepare_labels warns and writes it, the head is built and adds zero loss and gradient; the
+    task stream still needs two classes."""
+    import argparse
+    import logging
+
+    from espnet_ser.tasks.ser import SERTask
+
+    train, dump = make_set(tmp_path, "train", 3, ["s1"])
+    with caplog.at_level(logging.WARNING):
+        prepare_labels_main(["--train_dir", str(train), "--lang_dir", str(tmp_path / "lang"),
+                             "--names", "emotion", "speaker", "--set", f"{train}:{dump}"])
+    assert (tmp_path / "lang" / "speakers.txt").read_text().split() == ["s1"]
+    assert any("'speaker' has one class" in r.getMessage() for r in caplog.records)
+    with pytest.raises(SystemExit):
+        prepare_labels_main(["--train_dir", str(train), "--lang_dir", str(tmp_path / "lang2"),
+                             "--names", "emotion", "speaker", "--task", "speaker"])
+
+    cfg = SERTask.get_default_config()
+    cfg.update(emotion_list=["a", "b"], input_size=4, model_conf={"embedding_size": 8},
+               domain_heads=[{"name": "lang", "labels": ["en"], "coeff": 0.3}])
+    with caplog.at_level(logging.WARNING):
+        model = SERTask.build_model(argparse.Namespace(**cfg))
+    assert any("one class ['en']" in r.getMessage() for r in caplog.records)
+    x, lens = torch.randn(3, 6, 4), torch.tensor([6, 5, 4])
+    torch.manual_seed(0)  # the same dropout masks in both passes
+    loss, stats, _ = model(x, lens, emotion=torch.tensor([0, 1, 0]), lang=torch.tensor([0, 0, -1]))
+    assert float(stats["loss_lang"]) == 0.0
+    model.zero_grad()
+    loss.backward()
+    g_with = [p.grad.clone() for p in model.encoder.parameters()]
+    model.zero_grad()
+    torch.manual_seed(0)
+    loss2, _, _ = model(x, lens, emotion=torch.tensor([0, 1, 0]), lang=torch.tensor([-1, -1, -1]))
+    loss2.backward()  # every lang label ignored: the gradient of the emotion loss alone
+    for a, p in zip(g_with, model.encoder.parameters()):
+        assert torch.allclose(a, p.grad)

@@ -427,7 +427,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     done
     # shellcheck disable=SC2086
     python3 -m espnet_ser.bin.prepare_labels --train_dir "${foldroot}/${fold}/${label_train}" \
-      --lang_dir "${out}/labels" --names ${label_names} "${set_args[@]}"
+      --lang_dir "${out}/labels" --names ${label_names} --task "${task}" "${set_args[@]}"
   done
 fi
 
