@@ -10,7 +10,11 @@ With ``--per-fold`` the table is instead UA per fold (mean ± std over seeds;
 a fold is named after the corpora of its test set when ``--fold-root`` holds
 ``<fold>/test/utt2corpus``, e.g. the target corpus of a cross-corpus fold), the
 mean over folds, and each experiment's paired test against its baseline
-(``paired_test`` of ``results.json``: mean UA difference and Wilcoxon p).
+(``paired_test`` of ``results.json``: mean UA difference and Wilcoxon p).  A
+fold whose test set mixes corpora (``per_corpus`` in its results, e.g. the
+multi_corpus protocol) gets one column per corpus, and the mean column is then
+the mean over those columns per seed (Gao et al.'s "average"), mean ± std over
+seeds; the paired test stays the one over the pooled test sets.
 
 Usage::
 
@@ -118,16 +122,44 @@ def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
         aggs.append(json.loads(path.read_text()))
     folds = sorted({r["fold"] for a in aggs for r in a.get("runs", [])},
                    key=lambda f: (len(f), f))
-    header = ["experiment", "runs"] + [f"{m.upper()} {_fold_name(f, fold_root)} %" for m in metrics
-                                       for f in folds] + ["UA mean %", "ΔUA vs baseline (Wilcoxon p)"]
+    # A fold whose test set mixes corpora (multi_corpus) gets one column per corpus.
+    cols = []
+    for f in folds:
+        corpora = sorted({c for a in aggs for r in a.get("runs", []) if r["fold"] == f
+                          for c in (r.get("per_corpus") or {})})
+        cols += [(f, c) for c in corpora] or [(f, None)]
+    by_corpus = any(c is not None for _, c in cols)
+
+    def _name(f, c):
+        return _fold_name(f, fold_root) if c is None else (c if len(folds) == 1 else f"{f} {c}")
+
+    def _value(r, m, f, c):
+        if r["fold"] != f:
+            return None
+        return r.get(m) if c is None else ((r.get("per_corpus") or {}).get(c) or {}).get(m)
+
+    header = ["experiment", "runs"] + [f"{m.upper()} {_name(f, c)} %" for m in metrics for f, c in cols] + [
+        "UA mean over corpora %" if by_corpus else "UA mean %", "ΔUA vs baseline (Wilcoxon p)"]
     rows = [header]
     for exp, agg in zip(exp_dirs, aggs):
         row = [agg.get("tag", Path(exp).name), str(agg.get("n_runs", "?"))]
-        for m, f in [(m, f) for m in metrics for f in folds]:
-            vals = [r[m] for r in agg.get("runs", []) if r["fold"] == f and r.get(m) is not None]
+        for m, (f, c) in [(m, fc) for m in metrics for fc in cols]:
+            vals = [v for v in (_value(r, m, f, c) for r in agg.get("runs", [])) if v is not None]
             row.append(_pct({"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1))
                              if len(vals) > 1 else None}) if vals else "n/a")
-        row.append(_pct(agg.get("summary", {}).get("ua")))
+        if by_corpus:
+            # Per seed, the mean UA of the columns; then mean ± std over seeds (the paper's "average").
+            per_seed = {}
+            for r in agg.get("runs", []):
+                for f, c in cols:
+                    v = _value(r, "ua", f, c)
+                    if v is not None:
+                        per_seed.setdefault(r["seed"], []).append(v)
+            means = [float(np.mean(v)) for v in per_seed.values()]
+            row.append(_pct({"mean": float(np.mean(means)), "std": float(np.std(means, ddof=1))
+                             if len(means) > 1 else None}) if means else "n/a")
+        else:
+            row.append(_pct(agg.get("summary", {}).get("ua")))
         pt = (agg.get("paired_test") or {}).get("ua")
         if pt and pt.get("mean_diff") is not None:
             p = pt.get("wilcoxon_p")

@@ -9,7 +9,9 @@ Usage:
 
 Writes into ``--out-dir``:
     results.json    ``{"wa", "ua", "macro_f1", "n", "per_class", "per_speaker",
-                    "labels", "confusion"}`` (espnet_ser.eval.metrics; fractions in [0, 1])
+                    "labels", "confusion"}`` (espnet_ser.eval.metrics; fractions in [0, 1]),
+                    and ``per_corpus`` when ``--data-dir/utt2corpus`` names 2+ corpora
+                    (a multi-corpus test set: each corpus scored on its own)
     confusion.txt   aligned table, rows = reference, columns = hypothesis
     confusion.png   the same as an image
     per_utt         ``<utt> <spk> <ref> <hyp>`` per scored utterance (used by the
@@ -27,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from espnet_ser.eval.metrics import format_confusion, read_posteriors, score_posteriors
+from espnet_ser.eval.metrics import format_confusion, per_group_metrics, read_posteriors, score_posteriors
 from espnet_ser.eval.plots import plot_confusion
 from espnet_ser.labels import read_label_list
 from espnet_ser.utils.data_dir import read_table
@@ -70,6 +72,12 @@ def score_dir(posteriors: str, labels: str, data_dir: str, out_dir: str, *, ref:
     utt2ref = read_table(data / ref)
     utt2spk = read_table(data / "utt2spk")
     results, per_utt, counts = score_posteriors(post, label_list, utt2ref, utt2spk, ref_name=str(data / ref))
+    if (data / "utt2corpus").is_file():
+        utt2corpus = read_table(data / "utt2corpus")
+        if len({utt2corpus.get(u) for u, *_ in per_utt}) > 1:
+            results["per_corpus"] = per_group_metrics(per_utt, utt2corpus, label_list)
+            logger.info("%s: UA per corpus %s", tag or posteriors, ", ".join(
+                f"{c} {100 * m['ua']:.2f}% (n={m['n']})" for c, m in results["per_corpus"].items()))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "results.json.tmp"

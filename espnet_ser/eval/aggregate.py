@@ -191,7 +191,8 @@ def aggregate_runs(runs: Sequence[Run]) -> dict:
         "seeds": sorted({r.seed for r in runs}, key=_natural_key),
         "folds": sorted({r.fold for r in runs}, key=_natural_key),
         "runs": [{"seed": r.seed, "fold": r.fold, "n": r.results["n"],
-                  **{m: r.results[m] for m in METRIC_NAMES}, "per_class": r.results["per_class"]}
+                  **{m: r.results[m] for m in METRIC_NAMES}, "per_class": r.results["per_class"],
+                  **({"per_corpus": r.results["per_corpus"]} if "per_corpus" in r.results else {})}
                  for r in runs],
         "summary": summary,
         "per_class": per_class,

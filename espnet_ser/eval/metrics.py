@@ -22,7 +22,10 @@ A class absent from the reference has no recall: its ``per_class`` entry is
 ``n`` (scored utterances), ``per_class`` (label -> recall or null),
 ``per_speaker`` (speaker -> UA over that speaker's utterances), ``labels``
 (the inventory order) and ``confusion`` (rows = reference, columns =
-hypothesis, in ``labels`` order).
+hypothesis, in ``labels`` order), and, when the scored set mixes corpora
+(a multi-corpus test set, ``utt2corpus`` with 2+ corpora), the optional
+``per_corpus`` (corpus -> ``{"n", "wa", "ua", "macro_f1"}`` over that corpus's
+utterances: Gao et al.'s multi-corpus table scores each corpus's test split).
 
 Example:
     >>> res = compute_metrics(["a", "a", "a", "b"], ["a", "a", "b", "b"], ["a", "b"])
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 #: Keys of a per-fold ``results.json``, in file order.
 RESULTS_KEYS = ("wa", "ua", "macro_f1", "n", "per_class", "per_speaker", "labels", "confusion")
+#: Keys a ``results.json`` may hold besides those.
+OPTIONAL_RESULTS_KEYS = ("per_corpus",)
 
 
 def read_posteriors(path: str | Path, num_classes: int) -> Dict[str, np.ndarray]:
@@ -198,6 +203,24 @@ def compute_metrics(
     }
 
 
+def per_group_metrics(per_utt: Sequence[Tuple[str, str, str, str]], utt2group: Mapping[str, str],
+                      labels: Sequence[str]) -> Dict[str, dict]:
+    """``{group: {"n", "wa", "ua", "macro_f1"}}`` of the scored utterances ``(utt, spk, ref, hyp)``
+    split by ``utt2group`` (e.g. ``utt2corpus``); an utterance without a group is an error."""
+    missing = [u for u, *_ in per_utt if u not in utt2group]
+    if missing:
+        raise ValueError(f"per_group_metrics: {len(missing)} scored utterance(s) have no group, e.g. {missing[:3]}")
+    groups: Dict[str, List[Tuple[str, str]]] = {}
+    for u, _, ref, hyp in per_utt:
+        groups.setdefault(utt2group[u], []).append((ref, hyp))
+    out = {}
+    for g in sorted(groups):
+        ref, hyp = zip(*groups[g])
+        m = compute_metrics(ref, hyp, labels)
+        out[g] = {k: m[k] for k in ("n", "wa", "ua", "macro_f1")}
+    return out
+
+
 def score_posteriors(
     posteriors: Mapping[str, np.ndarray],
     labels: Sequence[str],
@@ -283,8 +306,10 @@ def check_results(res: Mapping) -> None:
     Raises:
         ValueError: naming the first offending key.
     """
-    if tuple(sorted(res)) != tuple(sorted(RESULTS_KEYS)):
-        raise ValueError(f"results.json: keys {sorted(res)} differ from the schema {sorted(RESULTS_KEYS)}")
+    keys = set(res) - set(OPTIONAL_RESULTS_KEYS)
+    if tuple(sorted(keys)) != tuple(sorted(RESULTS_KEYS)):
+        raise ValueError(f"results.json: keys {sorted(res)} differ from the schema {sorted(RESULTS_KEYS)} "
+                         f"(optional: {list(OPTIONAL_RESULTS_KEYS)})")
     for key in ("wa", "ua", "macro_f1"):
         v = res[key]
         if not isinstance(v, (int, float)) or math.isnan(v) or not 0.0 <= v <= 1.0:

@@ -85,3 +85,17 @@ def test_per_fold_setting_names_metrics_and_paired_per_fold(tmp_path, capsys):
     assert compare.main([str(e) for e in exps] + ["--per-fold", "--fold-root", str(tmp_path / "folds"),
                                                   "--metrics", "wa", "ua"]) == 0
     assert "ΔWA TS_23" in capsys.readouterr().out
+
+
+def test_per_fold_splits_a_mixed_corpus_fold_into_corpora(tmp_path):
+    """multi_corpus (one fold, test = every corpus's held-out speakers): one column per corpus and
+    the mean over corpora per seed, then mean ± std over seeds."""
+    _write(tmp_path / "base", "base", 0.6, 0.6, 0.5)
+    agg = json.loads((tmp_path / "base" / "results.json").read_text())
+    agg["runs"] = [{"seed": s, "fold": "fold1", "ua": 0.7,
+                    "per_corpus": {"emodb": {"ua": e}, "tess": {"ua": t}}}
+                   for s, e, t in (("seed0", 0.6, 0.9), ("seed1", 0.8, 0.9))]
+    (tmp_path / "base" / "results.json").write_text(json.dumps(agg))
+    header, row = compare.per_fold_rows([tmp_path / "base"])
+    assert header[2:5] == ["UA emodb %", "UA tess %", "UA mean over corpora %"]
+    assert row[2:5] == ["70.0 ± 14.1", "90.0 ± 0.0", "80.0 ± 7.1"]

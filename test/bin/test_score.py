@@ -103,3 +103,25 @@ def test_speaker_probe_cli(tmp_path):
     # (T, D) matrices given as embeddings are rejected
     assert speaker_probe.main(["--embeddings", str(tmp_path / "feats.scp"), "--data-dir", str(data),
                                "--out", str(out)]) == 1
+
+
+def test_mixed_corpus_test_set_is_scored_per_corpus(tmp_path):
+    """multi_corpus: utt2corpus with 2 corpora -> per_corpus entries, each the metrics of its subset;
+    one corpus (a cross-corpus target) -> no per_corpus key."""
+    from espnet_ser.eval.metrics import compute_metrics
+
+    data, dec, utt2emo, post = make_set(tmp_path, n_per=(4, 4, 4), unlabelled=0)
+    utt2corpus = {u: ("emodb" if u.startswith("spk0") else "tess") for u in utt2emo}
+    (data / "utt2corpus").write_text("".join(f"{u} {c}\n" for u, c in sorted(utt2corpus.items())))
+    assert score.main(_args(data, dec)) == 0
+    res = json.loads((dec / "results.json").read_text())
+    check_results(res)
+    assert sorted(res["per_corpus"]) == ["emodb", "tess"]
+    labels = ["ang", "hap", "neu"]
+    for c in ("emodb", "tess"):
+        utts = [u for u in utt2emo if utt2corpus[u] == c]
+        m = compute_metrics([utt2emo[u] for u in utts], [labels[int(np.argmax(post[u]))] for u in utts], labels)
+        assert res["per_corpus"][c]["n"] == len(utts) and res["per_corpus"][c]["ua"] == pytest.approx(m["ua"])
+    (data / "utt2corpus").write_text("".join(f"{u} tess\n" for u in sorted(utt2emo)))
+    assert score.main(_args(data, dec)) == 0
+    assert "per_corpus" not in json.loads((dec / "results.json").read_text())
