@@ -39,6 +39,15 @@ def _pct(stat: Optional[dict]) -> str:
     return f"{mean:.1f}" if std is None else f"{mean:.1f} ± {100.0 * std:.1f}"
 
 
+def _mean_std_pct(vals: Sequence[float]) -> str:
+    """``mean ± std`` (sample std; none for one value) of fractions, in %; ``n/a`` if empty."""
+    import numpy as np
+
+    if not vals:
+        return "n/a"
+    return _pct({"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else None})
+
+
 def _own_probe(agg: dict) -> Optional[dict]:
     """The probe entry of the experiment's own embeddings (not baseline/raw)."""
     probe = agg.get("probe") or {}
@@ -145,8 +154,7 @@ def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
         row = [agg.get("tag", Path(exp).name), str(agg.get("n_runs", "?"))]
         for m, (f, c) in [(m, fc) for m in metrics for fc in cols]:
             vals = [v for v in (_value(r, m, f, c) for r in agg.get("runs", [])) if v is not None]
-            row.append(_pct({"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1))
-                             if len(vals) > 1 else None}) if vals else "n/a")
+            row.append(_mean_std_pct(vals))
         if by_corpus:
             # Per seed, the mean UA of the columns; then mean ± std over seeds (the paper's "average").
             per_seed = {}
@@ -156,8 +164,7 @@ def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
                     if v is not None:
                         per_seed.setdefault(r["seed"], []).append(v)
             means = [float(np.mean(v)) for v in per_seed.values()]
-            row.append(_pct({"mean": float(np.mean(means)), "std": float(np.std(means, ddof=1))
-                             if len(means) > 1 else None}) if means else "n/a")
+            row.append(_mean_std_pct(means))
         else:
             row.append(_pct(agg.get("summary", {}).get("ua")))
         pt = (agg.get("paired_test") or {}).get("ua")

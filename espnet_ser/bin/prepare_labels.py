@@ -14,8 +14,9 @@ the training data.  Another stream with ONE class there (the language of a
 cross-corpus fold whose corpora all speak English: Gao et al.'s IEMOCAP ->
 MSP-IMPROV) gets a one-label inventory and a warning: a domain head reading it
 is constant, its loss and gradient are zero, so that adversary does nothing in
-that fold (rather than stopping a recipe whose other folds need it).  The streams and their file names are
-``espnet_ser.labels.LABEL_SOURCES``.
+that fold (rather than stopping a recipe whose other folds need it).
+
+The streams and their file names are ``espnet_ser.labels.LABEL_SOURCES``.
 
 Usage::
 
