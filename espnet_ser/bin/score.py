@@ -75,7 +75,8 @@ def score_dir(posteriors: str, labels: str, data_dir: str, out_dir: str, *, ref:
     if (data / "utt2corpus").is_file():
         utt2corpus = read_table(data / "utt2corpus")
         if len({utt2corpus.get(u) for u, *_ in per_utt}) > 1:
-            results["per_corpus"] = per_group_metrics(per_utt, utt2corpus, label_list)
+            results["per_corpus"] = per_group_metrics(per_utt, utt2corpus, label_list,
+                                                      what=str(data / "utt2corpus"))
             logger.info("%s: UA per corpus %s", tag or posteriors, ", ".join(
                 f"{c} {100 * m['ua']:.2f}% (n={m['n']})" for c, m in results["per_corpus"].items()))
     out = Path(out_dir)

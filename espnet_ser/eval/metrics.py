@@ -204,12 +204,14 @@ def compute_metrics(
 
 
 def per_group_metrics(per_utt: Sequence[Tuple[str, str, str, str]], utt2group: Mapping[str, str],
-                      labels: Sequence[str]) -> Dict[str, dict]:
+                      labels: Sequence[str], what: str = "utt2group") -> Dict[str, dict]:
     """``{group: {"n", "wa", "ua", "macro_f1"}}`` of the scored utterances ``(utt, spk, ref, hyp)``
-    split by ``utt2group`` (e.g. ``utt2corpus``); an utterance without a group is an error."""
+    split by ``utt2group`` (e.g. ``utt2corpus``, named ``what`` in the error); an utterance without
+    a group is an error."""
     missing = [u for u, *_ in per_utt if u not in utt2group]
     if missing:
-        raise ValueError(f"per_group_metrics: {len(missing)} scored utterance(s) have no group, e.g. {missing[:3]}")
+        raise ValueError(f"{what}: {len(missing)} scored utterance(s) have no entry, e.g. {missing[:3]}; "
+                         "give every utterance of the set its group")
     groups: Dict[str, List[Tuple[str, str]]] = {}
     for u, _, ref, hyp in per_utt:
         groups.setdefault(utt2group[u], []).append((ref, hyp))
