@@ -34,13 +34,17 @@ def _pyplot():
 
 
 def parse_train_log(path: str | Path) -> List[Dict[str, Dict[str, float]]]:
-    """Parse the per-epoch summary lines of an ESPnet ``train.log``.
+    """Parse the per-epoch summary lines of an ESPnet ``train.log`` and its predecessors.
+
+    A rerun of training (``--resume true``) starts the log anew; ser.sh keeps
+    the earlier logs as ``train.log.1``, ``train.log.2``, ... (1 = oldest), and
+    they are read first, so a resumed run keeps the epochs of its first part.
 
     Args:
         path: the training log (``<exp>/<fold>/train.log``).
 
     Returns:
-        One entry per epoch summary, in log order (a resumed run repeats no
+        One entry per epoch summary, in epoch order (a resumed run repeats no
         epoch: a later line for the same epoch replaces the earlier one):
         ``{"epoch": {"epoch": N}, "train": {stat: value}, "valid": {...}}``.
         Non-numeric values (``time=1 minute and 3 seconds``) are left out.
@@ -51,8 +55,11 @@ def parse_train_log(path: str | Path) -> List[Dict[str, Dict[str, float]]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: training log not found")
+    kept = [p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()]
+    logs = sorted(kept, key=lambda p: int(p.suffix[1:])) + [path]
+    lines = [line for log in logs for line in log.read_text(encoding="utf-8", errors="replace").splitlines()]
     by_epoch: Dict[int, Dict[str, Dict[str, float]]] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in lines:
         m = _EPOCH_RE.search(line)
         if not m:
             continue

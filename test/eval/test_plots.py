@@ -35,6 +35,22 @@ def test_parse_train_log(tmp_path):
         plot_training_curves([], tmp_path / "x.png")
 
 
+def test_parse_train_log_reads_kept_logs_first(tmp_path):
+    """A resumed run: ser.sh kept the earlier logs as train.log.1, .2 (1 = oldest)."""
+    first, second = LOG.splitlines(keepends=True)[:2], LOG.splitlines(keepends=True)[2:3]
+    (tmp_path / "train.log.1").write_text("".join(first))        # epoch 1
+    (tmp_path / "train.log.2").write_text("".join(second))       # epoch 2 (first report)
+    (tmp_path / "train.log.bak").write_text(LOG.replace("loss=2.000", "loss=9.000"))  # not a kept log
+    log = tmp_path / "train.log"
+    log.write_text(LOG.splitlines(keepends=True)[3])             # epoch 2 again: the newest wins
+    epochs = parse_train_log(log)
+    assert [e["epoch"]["epoch"] for e in epochs] == [1.0, 2.0]
+    assert epochs[0]["train"]["loss"] == pytest.approx(2.0)
+    assert epochs[1]["train"]["loss"] == pytest.approx(1.4)
+    log.write_text("")                                           # resumed, nothing new yet
+    assert [e["train"]["loss"] for e in parse_train_log(log)] == pytest.approx([2.0, 1.5])
+
+
 def test_plot_confusion(tmp_path):
     png = tmp_path / "c.png"
     plot_confusion([[5, 1], [0, 0]], ["ang", "sad"], png, title="t")

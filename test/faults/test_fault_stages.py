@@ -30,6 +30,7 @@ import torch
 import yaml
 
 from espnet_ser.bin.make_shape_file import make_shape_file
+from espnet_ser.eval.plots import parse_train_log
 from espnet_ser.features.ark_io import ArkWriter, load_scp
 
 from fault_utils import copy_recipe, data_dir, env, run, tail, write_wav
@@ -126,6 +127,8 @@ def test_kill_stage4_mid_epoch_then_resume(recipe):
     assert res.returncode == 0, tail(res)
     assert "2/3epoch started" in log.read_text()                  # resumed at epoch 2 ...
     assert "1/3epoch started" not in log.read_text()              # ... not from scratch
+    assert "1/3epoch started" in (d / "train.log.1").read_text()   # the killed part's log is kept
+    assert [e["epoch"]["epoch"] for e in parse_train_log(log)] == [1.0, 2.0, 3.0]  # curves whole
     a = _epoch_stats(recipe / "exp" / "straight" / "seed0" / "fold1" / "checkpoint.pth")
     b = _epoch_stats(d / "checkpoint.pth")
     assert sorted(a) == [1, 2, 3] and a == b

@@ -263,7 +263,7 @@ fold_list() {
 #   <cmd> [--max-jobs-run M] JOB=1:N <list minus .list>.JOB.log utils/run_list.sh <list> JOB
 # so run.pl runs M at a time and slurm.pl/queue.pl submit one array (--array=1-N%M). Each run
 # keeps its own log (e.g. exp/<tag>/seed<S>/fold<K>/train.log, run.pl's markers; a rerun of
-# the stage overwrites it) and gets --num-threads threads (run_list.sh exports OMP/MKL_NUM_THREADS).
+# the stage overwrites it, except stage 4 keeps the last train.log as train.log.<N>) and gets --num-threads threads (run_list.sh exports OMP/MKL_NUM_THREADS).
 # M = --max_parallel; empty = as many runs as CPUs / threads per job on run.pl (1 when a job asks
 # for GPUs: run.pl does not share GPUs out, every job would see them all) and no limit on a
 # cluster (its scheduler decides). Each run is its own process with its own seed and a fixed
@@ -275,6 +275,13 @@ add_run() {
   shift 2
   [[ "${runlog}" != *[[:space:]]* ]] || { echo "$0: run log '${runlog}' contains a space: use --expdir/--tag without spaces" >&2; exit 1; }
   { printf '%s' "${runlog}"; printf ' %q' "$@"; echo; } >> "${list}"
+}
+# rotate_log <log>: a non-empty <log> becomes <log>.<N>, N one more than the last kept.
+rotate_log() {
+  local n=1
+  [ -s "$1" ] || return 0
+  while [ -e "$1.${n}" ]; do n=$((n + 1)); done
+  mv "$1" "$1.${n}"
 }
 # submit_array <what> <list> <cmd> [<cmd options>...]: every run of <list> as ONE job array
 # through <cmd> (word-split by the caller: ${cuda_cmd} --gpu 1, ${train_cmd} --num-threads 2);
@@ -477,7 +484,10 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
       cp "${feats_conf}" "${d}/feats_conf.yaml"
       cp "${dump}/labels/"*.txt "${d}/"   # emotions.txt, speakers.txt, ... side by side
       cp "${dump}/norm.json" "${d}/norm.json"   # the normalisation mode, for stage 8 and the Python API
-      # --resume true: a rerun of the stage continues each run from its checkpoint.pth.
+      # --resume true: a rerun of the stage continues each run from its checkpoint.pth. run.pl
+      # starts its log anew, so the last one is kept as train.log.<N> (1 = oldest): the report
+      # and the search read the epochs of all of them (espnet_ser.eval.plots.parse_train_log).
+      rotate_log "${d}/train.log"
       dist_launch "${d}"
       # shellcheck disable=SC2086,SC2068
       add_run "${train_list}" "${d}/train.log" \
