@@ -18,8 +18,9 @@ The zip holds, flat at its top so that the unpacked folder is a model dir:
                           :data:`DEFAULT_INFERENCE_MODEL`); with ``--norm global``
                           its ``normalize.mean``/``normalize.std`` buffers (ESPnet's
                           GlobalMVN) are the training statistics: no stats file
-    emotions.txt, ...     label inventories (every ``*.txt`` beside emotions.txt, else
-                          ``decode_<set>/labels.txt`` as emotions.txt)
+    emotions.txt, ...     label inventories (every ``*.txt`` beside the task's inventory:
+                          emotions.txt, or arousals.txt/valences.txt of a binary run;
+                          else ``decode_<set>/emotions.txt``)
     feats_conf.yaml       the feature extractor config
     model.json            which checkpoint and normalisation mode this is (read by
                           ``SpeechEmotionRecognizer.from_packed``)
@@ -109,23 +110,37 @@ def run_norm(run: Path, config: dict, norm: str = "auto") -> str:
     return norm
 
 
-def find_inventories(run: Path, decode_set: str = "test") -> Dict[str, Path]:
+def _is_inventory_folder(folder: Path, task_labels: Optional[List[str]]) -> bool:
+    """``folder`` holds emotions.txt or a ``*.txt`` whose lines are the model's classes."""
+    if (folder / "emotions.txt").is_file():
+        return True
+    if not task_labels or not folder.is_dir():
+        return False
+    return any(p.read_text(encoding="utf-8").split() == list(task_labels)
+               for p in folder.glob("*.txt") if p.is_file())
+
+
+def find_inventories(run: Path, decode_set: str = "test",
+                     task_labels: Optional[List[str]] = None) -> Dict[str, Path]:
     """Label inventories: archive name -> file.
 
     The ``*.txt`` files of the first of ``run``, ``run/labels``, its parent and
-    grandparent that holds ``emotions.txt``; failing that, the emotion inventory
-    that inference copied to ``decode_<set>/labels.txt`` (packed as emotions.txt).
+    grandparent that holds the task's inventory: ``emotions.txt``, or for a
+    binary arousal/valence run the file whose lines are ``task_labels`` (the
+    model's ``emotion_list`` in config.yaml; stage 3 names it ``arousals.txt``).
+    Failing that, the inventory inference wrote to ``decode_<set>/emotions.txt``.
     """
     for folder in (run, run / "labels", run.parent, run.parent.parent):
-        if (folder / "emotions.txt").is_file():
+        if _is_inventory_folder(folder, task_labels):
             return {p.name: p for p in sorted(folder.glob("*.txt")) if p.is_file()}
-    copied = run / f"decode_{decode_set}" / "labels.txt"
+    copied = run / f"decode_{decode_set}" / "emotions.txt"
     if copied.is_file():
-        logger.warning("%s: no emotions.txt in the experiment; packing %s as emotions.txt", run, copied)
+        logger.warning("%s: no label inventory in the experiment; packing %s (the model's classes only)",
+                       run, copied)
         return {"emotions.txt": copied}
     raise FileNotFoundError(
         f"{run}: emotions.txt not found in {run}, {run / 'labels'}, {run.parent}, {run.parent.parent} "
-        f"nor as decode_{decode_set}/labels.txt "
+        f"nor as decode_{decode_set}/emotions.txt "
         "(stage 3 writes the label inventories into the experiment); refusing to pack"
     )
 
@@ -146,7 +161,7 @@ def collect(run: Path, *, checkpoint: str, decode_set: str, norm: str):
     files: Dict[str, Path] = {"config.yaml": config_path}
     ckpt = _require(run / checkpoint, f"checkpoint --checkpoint {checkpoint} (ser.sh --inference_model)")
     files[ckpt.name] = ckpt
-    files.update(find_inventories(run, decode_set))
+    files.update(find_inventories(run, decode_set, config.get("emotion_list")))
     files["feats_conf.yaml"] = _require(run / "feats_conf.yaml", "feature config feats_conf.yaml")
     files["results.json"] = _require(run / f"decode_{decode_set}" / "results.json",
                                      f"scores decode_{decode_set}/results.json (run stage 6)")

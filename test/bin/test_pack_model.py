@@ -78,14 +78,29 @@ def test_refuses_when_required_file_missing(tmp_path, capsys, victim, message):
     assert not out.exists()
 
 
-def test_inventory_falls_back_to_decode_labels(tmp_path):
+def test_inventory_falls_back_to_decode_inventory(tmp_path):
     run = make_run(tmp_path)
     (run / "emotions.txt").unlink()
-    (run / "decode_test" / "labels.txt").write_text("ang\nhap\n")
+    (run / "decode_test" / "labels.txt").write_text("u1 ang\nu2 hap\n")   # predictions: not an inventory
+    (run / "decode_test" / "emotions.txt").write_text("ang\nhap\n")
     out = tmp_path / "m.zip"
     pack_model.pack(str(run), str(out))
     with zipfile.ZipFile(out) as zf:
         assert zf.read("emotions.txt") == b"ang\nhap\n" and "speakers.txt" not in zf.namelist()
+
+
+def test_binary_task_packs_its_inventory_and_the_domains(tmp_path):
+    """An arousal run has arousals.txt (config.yaml's emotion_list), no emotions.txt."""
+    run = make_run(tmp_path)
+    (run / "emotions.txt").unlink()
+    (run / "arousals.txt").write_text("high\nlow\n")
+    with open(run / "config.yaml", "a") as f:
+        f.write("emotion_list:\n- high\n- low\n")
+    out = tmp_path / "m.zip"
+    pack_model.pack(str(run), str(out))
+    with zipfile.ZipFile(out) as zf:
+        assert {"arousals.txt", "speakers.txt"} <= set(zf.namelist())
+        assert zf.read("arousals.txt") == b"high\nlow\n" and "emotions.txt" not in zf.namelist()
 
 
 def test_norm_mode_must_match_the_models_normalisation(tmp_path, capsys):
