@@ -138,6 +138,9 @@ def main(argv=None) -> None:
                 raise ValueError(f"--inventory expects NAME=FILE, got {item!r}")
             k, v = item.split("=", 1)
             fixed[k] = v
+        if args.task not in args.names:
+            raise ValueError(f"--task {args.task} is not among --names {' '.join(args.names)}: "
+                             f"add it to --names (its stream is the one the model classifies)")
         unknown_fixed = set(fixed) - set(args.names)
         if unknown_fixed:
             raise ValueError(f"--inventory given for {sorted(unknown_fixed)} which are not in --names")

@@ -341,6 +341,11 @@ def test_one_class_domain_stream_is_a_constant_head_not_an_error(tmp_path, caplo
     with pytest.raises(SystemExit):
         prepare_labels_main(["--train_dir", str(train), "--lang_dir", str(tmp_path / "lang2"),
                              "--names", "emotion", "speaker", "--task", "speaker"])
+    lang3 = tmp_path / "lang3"
+    with pytest.raises(SystemExit):  # a task that is not one of the streams: one line naming both
+        prepare_labels_main(["--train_dir", str(train), "--lang_dir", str(lang3),
+                             "--names", "emotion", "speaker", "--task", "arousal"])
+    assert not lang3.exists()
 
     cfg = SERTask.get_default_config()
     cfg.update(emotion_list=["a", "b"], input_size=4, model_conf={"embedding_size": 8},
