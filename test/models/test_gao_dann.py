@@ -61,6 +61,23 @@ def test_heads_of_the_configs(name, tmp_path):
     assert base["optim"] == "adadelta" and "domain_heads" not in base
 
 
+@pytest.mark.parametrize("variant, changed", [
+    ("train_dann2_center_ramp", {"domain_heads"}),
+    ("train_dann2_center_k3", {"optim2", "optim2_conf", "adversary_steps"}),
+])
+def test_dann2_center_variants_change_only_what_they_say(variant, changed):
+    """A variant row of RESULTS.md is DANN_2 (S+C) with ONE lever changed, nothing else."""
+    base = yaml.safe_load((CONF / "train_dann2_center.yaml").read_text())
+    var = yaml.safe_load((CONF / f"{variant}.yaml").read_text())
+    assert {k for k in base.keys() | var.keys() if base.get(k) != var.get(k)} == changed
+    if variant.endswith("_ramp"):
+        for head in var["domain_heads"]:
+            assert head.pop("schedule") == "dann" and head.pop("schedule_conf") == {"gamma": 10.0}
+        assert [{k: v for k, v in h.items() if k != "schedule"} for h in base["domain_heads"]] == var["domain_heads"]
+    else:
+        assert var["adversary_steps"] == 3 and var["optim2"] == "adam"
+
+
 @pytest.mark.parametrize("head_name", ["gender", "lang", "corpus"])
 def test_each_head_reverses_its_own_gradient_into_the_encoder(head_name, tmp_path):
     """d(head loss)/d(encoder) = -0.3 x the same without the GRL; the head learns normally."""
