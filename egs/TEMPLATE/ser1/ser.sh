@@ -263,7 +263,8 @@ fold_list() {
 #   <cmd> [--max-jobs-run M] JOB=1:N <list minus .list>.JOB.log utils/run_list.sh <list> JOB
 # so run.pl runs M at a time and slurm.pl/queue.pl submit one array (--array=1-N%M). Each run
 # keeps its own log (e.g. exp/<tag>/seed<S>/fold<K>/train.log, run.pl's markers; a rerun of
-# the stage overwrites it, except stage 4 keeps the last train.log as train.log.<N>) and gets --num-threads threads (run_list.sh exports OMP/MKL_NUM_THREADS).
+# the stage overwrites it, except stage 4 keeps the last train.log as train.log.<N>) and gets
+# --num-threads threads (run_list.sh exports OMP/MKL_NUM_THREADS).
 # M = --max_parallel; empty = as many runs as CPUs / threads per job on run.pl (1 when a job asks
 # for GPUs: run.pl does not share GPUs out, every job would see them all) and no limit on a
 # cluster (its scheduler decides). Each run is its own process with its own seed and a fixed
