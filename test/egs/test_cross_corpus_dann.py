@@ -82,7 +82,7 @@ def test_smoke_all_stages_emodb_to_tess(tmp_path, trees):
     # The DANN row trained on source + unlabelled target and its three adversaries ran.
     log = (exp / tags[1] / "seed0" / "fold1" / "train.log").read_text()
     assert all(f"lambda_{h}" in log for h in ("gender", "lang", "corpus")) and "loss_center" in log
-    dump = recipe / "dump" / "emodb_to_tess" / "logspec_global" / "cross_corpus" / "fold1"
+    dump = recipe / "dump" / "emodb_to_tess_arousal" / "logspec_global" / "cross_corpus" / "fold1"
     assert (dump / "labels" / "corpora.txt").read_text().split() == ["emodb", "tess"]
     assert (dump / "labels" / "langs.txt").read_text().split() == ["de", "en"]
     assert sum(v == "-1" for v in (dump / "train_all" / "arousal.int").read_text().split()[1::2]) == 14
@@ -91,11 +91,25 @@ def test_smoke_all_stages_emodb_to_tess(tmp_path, trees):
     assert (exp / tags[1] / "seed0" / "fold1" / "packed_model.zip").is_file()
     # The domain picture from stage 5's embeddings: baseline vs DANN, by corpus and emotion.
     png = tmp_path / "map.png"
-    res = _run([sys.executable, "-m", "espnet_ser.bin.plot_domains", "--data-dir", "data/emodb_to_tess/all",
+    res = _run([sys.executable, "-m", "espnet_ser.bin.plot_domains", "--data-dir", "data/emodb_to_tess_arousal/all",
                 "--run", f"S=exp/emodb_to_tess/{tags[0]}/seed0/fold1",
                 "--run", f"DANN_2 S+C=exp/emodb_to_tess/{tags[1]}/seed0/fold1",
                 "--sets", "test", "--out", png], recipe)
     assert res.returncode == 0 and png.stat().st_size > 1000, _tail(res)
+
+
+def test_two_tasks_in_one_recipe_keep_their_own_folds(tmp_path, trees):
+    """Stage 1 of a valence run must not rewrite the arousal run's folds (stage 6 of the
+    arousal run reads utt2arousal from them): data and features are per pool AND task."""
+    recipe = _copy_repo(tmp_path)
+    for task in ("arousal", "valence"):
+        res = _run(["./run.sh", "--sources", "emodb", "--targets", "tess", "--task", task, "--stop_stage", "1"],
+                   recipe, timeout=300, **{k: str(v) for k, v in trees.items()})
+        assert res.returncode == 0, _tail(res)
+    for task, other in (("arousal", "valence"), ("valence", "arousal")):
+        fold = recipe / "data" / f"emodb_to_tess_{task}" / "folds" / "cross_corpus" / "fold1"
+        assert len((fold / "test" / f"utt2{task}").read_text().splitlines()) == 14
+        assert not (fold / "test" / f"utt2{other}").exists()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -125,7 +139,7 @@ def test_papers_setting_prepares_on_generated_trees(tmp_path, trees):
     res = _run(["./run.sh", "--sources", "iemocap", "--targets", "msp_improv savee emodb", "--stop_stage", "1"],
                recipe, timeout=300, **env)
     assert res.returncode == 0, _tail(res)
-    folds = recipe / "data" / "iemocap_to_msp_improv+savee+emodb" / "folds" / "cross_corpus"
+    folds = recipe / "data" / "iemocap_to_msp_improv+savee+emodb_arousal" / "folds" / "cross_corpus"
     tests = sorted({ln.split()[1] for k in (1, 2, 3)
                     for ln in (folds / f"fold{k}" / "test" / "utt2corpus").read_text().splitlines()})
     assert tests == ["emodb", "msp_improv", "savee"]

@@ -183,9 +183,13 @@ task_suffix=; [ "${task}" = emotion ] || task_suffix=_${task}
 [ -n "${tag}" ] || tag="$(basename "${train_config}" .yaml)_${feat}_${norm}${task_suffix}"
 if [ -n "${sources}${targets}" ]; then
   # A corpus pool has its own data, features and experiments (no run resumes another pool's).
+  # Its data and features are per task as well (data/<pool>_<task>): stage 1 writes the task's
+  # label table (and, for emotion, only the shared classes) into all/ and the folds, so an
+  # arousal and a valence run in one recipe directory must not rewrite each other's folds.
+  # Experiments stay in exp/<pool> (their tags end in _<task>).
   # shellcheck disable=SC2086
   pool=$(echo ${sources} | tr ' ' +)${targets:+_to_$(echo ${targets} | tr ' ' +)}
-  datadir=${datadir}/${pool}; dumpdir=${dumpdir}/${pool}; expdir=${expdir}/${pool}
+  datadir=${datadir}/${pool}${task_suffix}; dumpdir=${dumpdir}/${pool}${task_suffix}; expdir=${expdir}/${pool}
 fi
 # The task's inventory (emotions.txt, arousals.txt, ...) and reference table (utt2emo, ...).
 read -r task_inv task_ref < <(python3 -c 'import sys; from espnet_ser.labels import LABEL_SOURCES as L
