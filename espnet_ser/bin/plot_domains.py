@@ -8,8 +8,8 @@ the baseline and by the domain-adversarial models.  Reads each run's
 Usage::
 
     python -m espnet_ser.bin.plot_domains --data-dir data/<pool>_<task>/all \\
-        --run baseline=exp/<pool>/train_cnn_blstm_logspec_global_arousal/seed0/fold1 \\
-        --run dann2_center=exp/<pool>/dann2_center_arousal/seed0/fold1 \\
+        --run baseline=exp/<pool>/cross_corpus/train_cnn_blstm_logspec_global_arousal/seed0/fold1 \\
+        --run dann2_center=exp/<pool>/cross_corpus/dann2_center_arousal/seed0/fold1 \\
         --sets dev test --colour corpus=utt2corpus --colour emotion=utt2emo --method pca --out map.png
 """
 

@@ -70,7 +70,7 @@ def test_smoke_all_stages_emodb_to_tess(tmp_path, trees):
                 "--extra_configs", "", "--probe_sets", "test", "--train_args", TINY],
                recipe, timeout=900, **{k: str(v) for k, v in trees.items()})
     assert res.returncode == 0, _tail(res)
-    exp = recipe / "exp" / "emodb_to_tess"
+    exp = recipe / "exp" / "emodb_to_tess" / "cross_corpus"
     tags = ["train_cnn_blstm_logspec_global_arousal", "train_dann2_center_logspec_global_arousal",
             "svm_compare_2016_speaker_arousal"]
     for tag in tags:
@@ -92,10 +92,18 @@ def test_smoke_all_stages_emodb_to_tess(tmp_path, trees):
     # The domain picture from stage 5's embeddings: baseline vs DANN, by corpus and emotion.
     png = tmp_path / "map.png"
     res = _run([sys.executable, "-m", "espnet_ser.bin.plot_domains", "--data-dir", "data/emodb_to_tess_arousal/all",
-                "--run", f"S=exp/emodb_to_tess/{tags[0]}/seed0/fold1",
-                "--run", f"DANN_2 S+C=exp/emodb_to_tess/{tags[1]}/seed0/fold1",
+                "--run", f"S=exp/emodb_to_tess/cross_corpus/{tags[0]}/seed0/fold1",
+                "--run", f"DANN_2 S+C=exp/emodb_to_tess/cross_corpus/{tags[1]}/seed0/fold1",
                 "--sets", "test", "--out", png], recipe)
     assert res.returncode == 0 and png.stat().st_size > 1000, _tail(res)
+    # A finished run of other training data under the same tag is not "resumed" (ESPnet would
+    # take it as done): stage 4 stops with one line naming the run and the two data sets.
+    res = _run(["./run.sh", "--sources", "emodb", "--targets", "tess", "--seeds", "0", "--nj", "1", "--stage", "4",
+                "--stop_stage", "4", "--baseline_config", "", "--extra_configs", "", "--svm", "false",
+                "--train_config", "conf/tuning/train_dann2_center.yaml", "--train_unlab", "false",
+                "--train_args", TINY], recipe, timeout=120, **{k: str(v) for k, v in trees.items()})
+    errors = [ln for ln in res.stderr.splitlines() if "was trained on" in ln and "train_all/feats.scp" in ln]
+    assert res.returncode != 0 and len(errors) == 1, _tail(res)
 
 
 def test_two_tasks_in_one_recipe_keep_their_own_folds(tmp_path, trees):

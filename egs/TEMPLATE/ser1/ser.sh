@@ -186,10 +186,12 @@ if [ -n "${sources}${targets}" ]; then
   # Its data and features are per task as well (data/<pool>_<task>): stage 1 writes the task's
   # label table (and, for emotion, only the shared classes) into all/ and the folds, so an
   # arousal and a valence run in one recipe directory must not rewrite each other's folds.
-  # Experiments stay in exp/<pool> (their tags end in _<task>).
+  # Experiments go to exp/<pool>/<protocol> (their tags end in _<task>): a pool's cross_corpus and
+  # multi_corpus runs have the same tags but different folds.
   # shellcheck disable=SC2086
   pool=$(echo ${sources} | tr ' ' +)${targets:+_to_$(echo ${targets} | tr ' ' +)}
-  datadir=${datadir}/${pool}${task_suffix}; dumpdir=${dumpdir}/${pool}${task_suffix}; expdir=${expdir}/${pool}
+  datadir=${datadir}/${pool}${task_suffix}; dumpdir=${dumpdir}/${pool}${task_suffix}
+  expdir=${expdir}/${pool}/${protocol}
 fi
 # The task's inventory (emotions.txt, arousals.txt, ...) and reference table (utt2emo, ...).
 read -r task_inv task_ref < <(python3 -c 'import sys; from espnet_ser.labels import LABEL_SOURCES as L
@@ -484,6 +486,13 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     esac
     for seed in ${seeds}; do
       d=${exp}/seed${seed}/${fold}
+      # --resume true would take a finished run of OTHER data (another protocol, norm or pool
+      # under the same tag) as done: its config.yaml names the training data it was given.
+      if [ -f "${d}/config.yaml" ]; then
+        was=$(sed -n '/^train_data_path_and_name_and_type:/{n;s/^-[[:space:]]*-[[:space:]]*//p;q}' "${d}/config.yaml")
+        [ -z "${was}" ] || [ "${was}" = "${dump}/${train_set}/feats.scp" ] ||
+          { echo "$0: ${d} was trained on ${was} (its config.yaml), not ${dump}/${train_set}/feats.scp: give another --tag or --expdir, or remove ${d}" >&2; exit 1; }
+      fi
       log "Stage 4: training (seed ${seed}): ${dump}/{${train_set},dev} -> ${d}"
       mkdir -p "${d}"
       cp "${feats_conf}" "${d}/feats_conf.yaml"
