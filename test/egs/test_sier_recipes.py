@@ -288,7 +288,10 @@ def _results(exp: Path) -> dict:
 def emodb_smoke(tmp_path_factory, emodb_tree):
     """egs/emodb/sier run once through every stage (baseline + adversarial), for several tests."""
     recipe = _copy_repo(tmp_path_factory.mktemp("smoke"), "emodb")
-    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--svm", "true", "--train_args", TINY],
+    # The recipe's defaults (baseline, adversarial model, ComParE MLP, SVM, ensembles + fusion); the MLP
+    # gets a train_args of its own (TINY sizes the CNN).
+    mlp = "func_mlp:conf/tuning/train_func_mlp.yaml:feats_conf=conf/feats/compare_2016.yaml,train_args=--max_epoch=1"
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--train_args", TINY, "--extra_configs", mlp],
                recipe, timeout=900, EMODB=str(emodb_tree))
     return recipe, res
 
@@ -324,6 +327,40 @@ def test_emodb_recipe_smoke_all_stages(emodb_smoke):
 
 
 @pytest.mark.slow
+def test_emodb_recipe_default_fusion(emodb_smoke):
+    """The recipe's default --fusions: seed ensembles of the CNN and the ComParE MLP, their late fusion with
+    weights chosen on dev, each scored and in the closing table."""
+    recipe, res = emodb_smoke
+    assert res.returncode == 0, _tail(res)
+    exp = recipe / "exp"
+    mlp = json.loads((exp / "func_mlp" / "seed0" / "fold1" / "decode_test" / "results.json").read_text())
+    assert mlp["n"] > 0
+    assert "compare_2016_speaker" in (exp / "func_mlp" / "seed0" / "fold1" / "config.yaml").read_text()
+    fusion = exp / "train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens"
+    for d in (exp / "train_cnn1_noadv_mfcc_speaker_ens", exp / "func_mlp_ens", fusion):
+        res1 = json.loads((d / "fold1" / "decode_test" / "results.json").read_text())
+        assert res1["n"] == mlp["n"], d
+        assert d.name in res.stdout, d   # the closing comparison table
+    weights = json.loads((fusion / "fold1" / "fusion.json").read_text())
+    assert [Path(p).parent.name for p in weights["systems"]] == ["train_cnn1_noadv_mfcc_speaker_ens", "func_mlp_ens"]
+    assert abs(sum(weights["weights"]) - 1) < 1e-6
+    assert f"<!-- report:{fusion.name} -->" in (recipe / "RESULTS.md").read_text()
+
+
+@pytest.mark.parametrize("fusions, message", [
+    ("nothing_ens", "'nothing' is neither an experiment of this run"),
+    ("func_mlp_ens+", "expected tag[_ens]+tag[_ens]"),
+    ("func_mlp", "one system alone fuses nothing"),
+])
+def test_bad_fusions_is_one_line(tmp_path, fusions, message):
+    """--fusions naming no experiment, or not a fusion, stops ser.sh before stage 1."""
+    recipe = _copy_repo(tmp_path, "emodb")
+    res = _run(["./run.sh", "--fusions", fusions], recipe, timeout=120, EMODB=str(tmp_path / "nowhere"))
+    assert res.returncode != 0 and res.stderr.count("\n") == 1 and message in res.stderr, _tail(res)
+    assert "Stage 1" not in res.stdout
+
+
+@pytest.mark.slow
 def test_emodb_recipe_svm_reference(emodb_smoke):
     """--svm true: ser.sh runs svm.sh on the same fold (ComParE_2016 + linear SVM), scored and reported."""
     recipe, res = emodb_smoke
@@ -341,8 +378,8 @@ def test_ravdess_recipe_smoke_synthetic(tmp_path):
     recipe = _copy_repo(tmp_path, "ravdess")
     res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--baseline_config", "",
                 "--protocol_opts", "--n-folds 3",
-                "--local_data_opts", "--synth_speakers 6 --synth_utts_per_speaker 8",
-                "--train_args", TINY], recipe, timeout=900, RAVDESS="synthetic")
+                "--local_data_opts", "--synth_speakers 6 --synth_utts_per_speaker 8", "--extra_configs", "",
+                "--svm", "false", "--fusions", "", "--train_args", TINY], recipe, timeout=900, RAVDESS="synthetic")
     assert res.returncode == 0, _tail(res)
     assert (recipe / "db" / "ravdess_synth" / "Audio_Speech_Actors_01-24").is_dir()
     assert len((recipe / "data" / "all" / "spk2utt").read_text().splitlines()) == 6
@@ -398,8 +435,8 @@ def test_emovo_recipe_smoke_all_stages(tmp_path):
     tree = generate_corpus("emovo", tmp_path / "corpus" / "emovo", seed=0, n_speakers=6, utts_per_speaker=7,
                            duration=1.0)
     recipe = _copy_repo(tmp_path / "repo", "emovo")
-    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--baseline_config", "",
-                "--train_args", TINY], recipe, timeout=900, EMOVO=str(tree))
+    res = _run(["./run.sh", "--folds", "1", "--seeds", "0", "--nj", "1", "--baseline_config", "", "--extra_configs", "",
+                "--svm", "false", "--fusions", "", "--train_args", TINY], recipe, timeout=900, EMOVO=str(tree))
     assert res.returncode == 0, _tail(res)
     exp = recipe / "exp" / "train_mfcc_speaker"   # --norm speaker is the recipe's default
     _results(exp)

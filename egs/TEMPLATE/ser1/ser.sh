@@ -6,6 +6,7 @@
 #                      main one is reported against (paired test, speaker probe);
 #   --extra_configs    more models after the main one, with their own options;
 #   --svm true         the ComParE_2016 + linear SVM reference (./svm.sh);
+#   --fusions          seed ensembles and late fusions of those (espnet_ser.bin.fuse);
 # the run then ends with one table of all the models (espnet_ser.bin.compare).
 # Stage numbers never change (CONTRIBUTING.md, "Pipeline stages"):
 #   1 data preparation (local/data.sh -> data/all) and fold lists (data/folds)
@@ -62,6 +63,7 @@ baseline_config=         # model trained first (stages 4-8 under --baseline_tag)
 baseline_tag=            # baseline's tag (with --baseline_config default <config>_<feats>_<norm>; else an existing exp)
 extra_configs=           # models after the main one: "tag:config[:option=value,...] ..." (see above)
 svm=false                # also the ComParE_2016 functionals + linear SVM reference on the same folds (./svm.sh)
+fusions=                 # after every experiment: seed ensembles and late fusions, "a_ens b_ens+svm_compare_2016_speaker" (see --help)
 paper_table=             # YAML with the paper's numbers for the report
 compare_opts=            # extra options for the final table (espnet_ser.bin.compare, e.g. --per-fold)
 expdir=exp               # experiment root
@@ -79,7 +81,13 @@ Experiments on the same folds, in this order, each under its own exp/<tag>:
                       (values without spaces or commas; an option changing --norm reruns
                       stage 3, one changing --feats_conf stage 2), e.g.
                       \"speaker_norm:conf/train.yaml:norm=speaker,seeds=0\";
-  --svm true          ./svm.sh on the same folds and stages.
+  --svm true          ./svm.sh on the same folds and stages;
+  --fusions           then (stage 7, python -m espnet_ser.bin.fuse) each entry 'a+b[+...]' is the
+                      late fusion of those experiments (posterior average, weights chosen per fold
+                      on the dev speakers), written to exp/a+b; a part '<tag>_ens' is the mean of
+                      <tag>'s seeds per fold (exp/<tag>_ens), an entry '<tag>_ens' alone only that;
+                      parts are tags of this run or existing experiments in --expdir, e.g.
+                      \"train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens\".
 --speed_perturb_factors \"0.9 1.0 1.1\" (as ESPnet's asr.sh; Kaldi's utils/perturb_data_dir_speed.sh):
   stage 2 writes speed-perturbed copies (tempo and pitch) of the training utterances of every
   fold to data/sp/<protocol> (ids and speakers prefixed sp0.9-, ...; dev, test and train_unlab
@@ -246,12 +254,40 @@ for entry in ${extra_configs}; do
 done
 svm_tag=svm_compare_2016_speaker${task_suffix}
 ! ${svm} || compare+=("${expdir}/${svm_tag}")
+# --fusions: every part must be an experiment of this run (or already in ${expdir}), checked before
+# any training when the run includes stage 7. fuse_parts <entry> -> parts (with _ens), ens_bases (the tags to average over seeds).
+fuse_parts() {
+  local p b known
+  IFS=+ read -r -a parts <<< "$1"
+  ens_bases=()
+  [ ${#parts[@]} -gt 0 ] && [[ "$1" != +* && "$1" != *+ && "$1" != *++* ]] ||
+    { echo "$0: --fusions '$1': expected tag[_ens]+tag[_ens][+...] (or one tag_ens)" >&2; exit 1; }
+  [ ${#parts[@]} -gt 1 ] || [[ "$1" == *_ens ]] ||
+    { echo "$0: --fusions '$1': one system alone fuses nothing (give a+b, or ${1}_ens for its seed ensemble)" >&2; exit 1; }
+  for p in "${parts[@]}"; do
+    b=${p%_ens}
+    known=false
+    for t in "${compare[@]}"; do [ "${t}" != "${expdir}/${b}" ] || known=true; done
+    ${known} || [ -d "${expdir}/${b}" ] ||
+      { echo "$0: --fusions '$1': '${b}' is neither an experiment of this run (${compare[*]#"${expdir}/"}) nor a directory ${expdir}/${b}" >&2; exit 1; }
+    [ "${b}" = "${p}" ] || ens_bases+=("${b}")
+  done
+}
+fused=()   # the new systems, for the final table: each seed ensemble once, then each fusion
+[ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ] || fusions=   # (stage 7 fuses)
+for entry in ${fusions}; do
+  fuse_parts "${entry}"
+  for b in "${ens_bases[@]}"; do
+    [[ " ${fused[*]} " == *" ${expdir}/${b}_ens "* ]] || fused+=("${expdir}/${b}_ens")
+  done
+  [ ${#parts[@]} -eq 1 ] || fused+=("${expdir}/${entry}")
+done
 # This script again for another experiment: from stage $1 (or --stage if later), options $2...
 run_also() {
   local from=$(($1 > stage ? $1 : stage))
   shift
   [ "${from}" -le "${stop_stage}" ] || return 0
-  "$0" "${args[@]}" --baseline_config "" --extra_configs "" --svm false --stage "${from}" "$@"
+  "$0" "${args[@]}" --baseline_config "" --extra_configs "" --svm false --fusions "" --stage "${from}" "$@"
 }
 
 sets=("${train_name}" dev test)
@@ -652,6 +688,24 @@ if ${svm}; then
   log "SVM reference (./svm.sh): stages ${stage}-${stop_stage} on ${foldroot}"
   ./svm.sh --protocol "${protocol}" --folds "${folds}" --nj "${nj}" --max_parallel "${max_parallel}" --task "${task}" --tag "${svm_tag}" --stage "${stage}" \
     --stop_stage "${stop_stage}" --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
+fi
+if [ -n "${fusions}" ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+  # Seed ensembles first (each once), then the late fusions; weights on dev only (fuse.py).
+  done_ens=" "
+  for entry in ${fusions}; do
+    fuse_parts "${entry}"
+    for b in "${ens_bases[@]}"; do
+      [[ "${done_ens}" != *" ${b} "* ]] || continue
+      log "Fusion: seed ensemble of ${expdir}/${b} -> ${expdir}/${b}_ens"
+      python3 -m espnet_ser.bin.fuse --ensemble "${expdir}/${b}" --fold-root "${foldroot}" --ref "${task_ref}"
+      done_ens+="${b} "
+    done
+    [ ${#parts[@]} -gt 1 ] || continue
+    log "Fusion: ${parts[*]} -> ${expdir}/${entry} (weights per fold on dev)"
+    python3 -m espnet_ser.bin.fuse "${parts[@]/#/${expdir}/}" --out "${expdir}/${entry}" \
+      --fold-root "${foldroot}" --ref "${task_ref}"
+  done
+  compare+=("${fused[@]}")
 fi
 if [ ${#compare[@]} -gt 1 ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
   # shellcheck disable=SC2086
