@@ -234,7 +234,7 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
     stage = int(_last_option(run_args, "stage", "1"))
     if stage <= 3:
         logger.info("stages %d-3 (data, features, normalisation) once: %s --stop_stage 3", stage, run_sh)
-        _run([run_sh, *run_args, "--stop_stage", "3", "--baseline_config", "", "--svm", "false",
+        _run([run_sh, *run_args, "--stop_stage", "3", "--baseline_config", "", "--svm", "false", "--fusions", "",
               "--extra_configs", ""], root / "prepare.log")
     folds = _folds(run_args)
     storage = f"sqlite:///{(root / 'optuna.db').resolve()}"
@@ -258,7 +258,7 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
             _run([run_sh, *run_args, "--stage", "4", "--stop_stage", "4", "--folds", fold[len("fold"):],
                   "--seeds", str(seed), "--train_config", str(cfg_path), "--tag", tag,
                   "--expdir", str(root / "trials"), "--baseline_config", "", "--extra_configs", "",
-                  "--svm", "false"], root / "trials" / f"{tag}.log")
+                  "--svm", "false", "--fusions", ""], root / "trials" / f"{tag}.log")
             ua = dev_ua(root / "trials" / tag / f"seed{seed}" / fold / "train.log")
             trial.set_user_attr("seconds", round(time.perf_counter() - t0, 1))
             logger.info("%s trial %d: dev UA %.2f%% (%.0f s) with %s", fold, trial.number, 100 * ua,
@@ -293,11 +293,11 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
             logger.info("%s: training the best values with the recipe's seeds -> %s", fold, expdir / best_tag)
             _run([run_sh, *run_args, "--stage", "4", "--stop_stage", "6", "--folds", fold[len("fold"):],
                   "--train_config", summary["folds"][fold]["config"], "--tag", best_tag, "--baseline_config", "",
-                  "--extra_configs", "", "--svm", "false"], root / f"final_{fold}.log")
+                  "--extra_configs", "", "--svm", "false", "--fusions", ""], root / f"final_{fold}.log")
         _run([run_sh, *run_args, "--stage", "7", "--stop_stage", "7",
               "--folds", " ".join(f[len("fold"):] for f in folds),
               "--train_config", summary["folds"][folds[0]]["config"], "--tag", best_tag, "--baseline_config", "",
-              "--extra_configs", "", "--svm", "false"], root / "final_report.log")
+              "--extra_configs", "", "--svm", "false", "--fusions", ""], root / "final_report.log")
         summary["final"] = str(expdir / best_tag)
         (root / "best_params.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         print(f"search: the best values of each fold scored on its test speakers: {expdir / best_tag}/results.json")

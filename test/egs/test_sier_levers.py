@@ -148,3 +148,9 @@ def test_committed_search_space_fits_its_base_config(monkeypatch):
     cfg = trial_config(base, {k: 7 for k in space["params"]}, "conf/search.yaml: ")
     assert cfg["encoder_conf"]["num_blocks"] == 7 and cfg["domain_heads"][0]["schedule_conf"]["gamma"] == 7
     assert base["encoder_conf"]["num_blocks"] == 1   # the base is left as it was
+    # The utterance-level path's space (the MLP on ComParE functionals).
+    space = load_space(Path("conf/search_func_mlp.yaml"))
+    base = yaml.safe_load(space["base_config"].read_text())
+    cfg = trial_config(base, {k: 7 for k in space["params"]}, "conf/search_func_mlp.yaml: ")
+    assert cfg["encoder_conf"]["hidden_sizes"] == [7, 7] and cfg["max_epoch"] == 7 and cfg["optim_conf"]["lr"] == 7
+    assert base["encoder_conf"]["hidden_sizes"] == [512, 256]

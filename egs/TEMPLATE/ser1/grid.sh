@@ -52,7 +52,7 @@ for f in "$@"; do
   extra+=("grid_$(basename "${f}" .yaml):${f}")
 done
 
-./run.sh --stop_stage 7 --train_config "$1" --tag "${exps[0]#exp/}" --extra_configs "${extra[*]:1}" "${args[@]}"
+./run.sh --stop_stage 7 --fusions "" --train_config "$1" --tag "${exps[0]#exp/}" --extra_configs "${extra[*]:1}" "${args[@]}"
 
 # shellcheck source=path.sh
 . ./path.sh

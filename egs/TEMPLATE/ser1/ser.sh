@@ -269,7 +269,7 @@ fuse_parts() {
     known=false
     for t in "${compare[@]}"; do [ "${t}" != "${expdir}/${b}" ] || known=true; done
     ${known} || [ -d "${expdir}/${b}" ] ||
-      { echo "$0: --fusions '$1': '${b}' is neither an experiment of this run (${compare[*]#"${expdir}/"}) nor a directory ${expdir}/${b}" >&2; exit 1; }
+      { echo "$0: --fusions '$1': '${b}' is neither an experiment of this run (${compare[*]#"${expdir}/"}) nor a directory ${expdir}/${b} (--fusions \"\": no fusion)" >&2; exit 1; }
     [ "${b}" = "${p}" ] || ens_bases+=("${b}")
   done
 }
