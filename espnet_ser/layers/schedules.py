@@ -11,6 +11,11 @@ names (``schedule:`` in a domain head's config):
 * ``linear``: ramps from 0 to 1 over the first ``warmup`` fraction of
   training, then stays at 1 (a simple warm-up for the speaker adversary).
 
+``dann`` and ``linear`` take ``delay`` (default 0): the factor is 0 for the first
+``delay`` fraction of training and the ramp runs over the rest, on the progress
+``(p - delay) / (1 - delay)``: the emotion path trains first while the domain head
+learns the domains (its own gradient is never scaled), then the reversal ramps in.
+
 Example:
     >>> build_schedule("dann", {"gamma": 2.5})(1.0)
     0.8482836399575131
@@ -49,44 +54,60 @@ class ConstantSchedule(AbsSchedule):
         return f"ConstantSchedule(value={self.value})"
 
 
+def _check_delay(name: str, delay: float) -> float:
+    if not 0 <= delay < 1:
+        raise ValueError(f"{name} schedule: delay must be in [0, 1), got {delay}")
+    return float(delay)
+
+
+def _delayed(progress: float, delay: float) -> float:
+    """Progress clipped to [0, 1], then 0 until ``delay`` and rescaled to [0, 1] after it."""
+    p = min(max(float(progress), 0.0), 1.0)
+    return max(p - delay, 0.0) / (1.0 - delay)
+
+
 class DANNSchedule(AbsSchedule):
     """Ganin's annealing ``2 / (1 + exp(-gamma p)) - 1``, 0 at p = 0.
 
     Args:
         gamma: Steepness (Ganin: 10; Leow: 1.25, 2.5 or 3.33).
+        delay: Fraction of training [0, 1) with factor 0 before the ramp starts.
     """
 
-    def __init__(self, gamma: float = 10.0):
+    def __init__(self, gamma: float = 10.0, delay: float = 0.0):
         if gamma <= 0:
             raise ValueError(f"dann schedule: gamma must be > 0, got {gamma}")
         self.gamma = float(gamma)
+        self.delay = _check_delay("dann", delay)
 
     def __call__(self, progress: float) -> float:
-        p = min(max(float(progress), 0.0), 1.0)
+        p = _delayed(progress, self.delay)
         return 2.0 / (1.0 + math.exp(-self.gamma * p)) - 1.0
 
     def __repr__(self) -> str:
-        return f"DANNSchedule(gamma={self.gamma})"
+        return f"DANNSchedule(gamma={self.gamma}" + (f", delay={self.delay})" if self.delay else ")")
 
 
 class LinearWarmupSchedule(AbsSchedule):
     """Linear ramp 0 -> 1 over the first ``warmup`` fraction of training.
 
     Args:
-        warmup: Fraction of training (0, 1] over which the factor ramps up.
+        warmup: Fraction of training (0, 1] over which the factor ramps up
+            (of the training after ``delay``).
+        delay: Fraction of training [0, 1) with factor 0 before the ramp starts.
     """
 
-    def __init__(self, warmup: float = 0.1):
+    def __init__(self, warmup: float = 0.1, delay: float = 0.0):
         if not 0 < warmup <= 1:
             raise ValueError(f"linear schedule: warmup must be in (0, 1], got {warmup}")
         self.warmup = float(warmup)
+        self.delay = _check_delay("linear", delay)
 
     def __call__(self, progress: float) -> float:
-        p = min(max(float(progress), 0.0), 1.0)
-        return min(p / self.warmup, 1.0)
+        return min(_delayed(progress, self.delay) / self.warmup, 1.0)
 
     def __repr__(self) -> str:
-        return f"LinearWarmupSchedule(warmup={self.warmup})"
+        return f"LinearWarmupSchedule(warmup={self.warmup}" + (f", delay={self.delay})" if self.delay else ")")
 
 
 SCHEDULES = {

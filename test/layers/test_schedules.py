@@ -35,3 +35,18 @@ def test_unknown_schedule_lists_choices():
         assert name in str(e.value)
     with pytest.raises(ValueError, match="schedule_conf"):
         build_schedule("dann", {"gama": 2})
+
+
+def test_delay_holds_zero_then_ramps_over_the_rest():
+    """delay: emotion path first (factor 0), then the same ramp on the remaining progress."""
+    plain = build_schedule("dann", {"gamma": 3.33})
+    late = build_schedule("dann", {"gamma": 3.33, "delay": 0.3})
+    assert late(0.0) == 0.0 and late(0.3) == 0.0 and late(0.29) == 0.0
+    assert late(0.65) == pytest.approx(plain(0.5)) and late(1.0) == pytest.approx(plain(1.0))
+    assert late(2.0) == late(1.0)
+    lin = build_schedule("linear", {"warmup": 0.5, "delay": 0.2})
+    assert lin(0.2) == 0.0 and lin(0.4) == pytest.approx(0.5) and lin(0.6) == pytest.approx(1.0) and lin(0.9) == 1.0
+    assert "delay=0.3" in repr(late) and "delay" not in repr(plain)
+    for name, conf in (("dann", {"delay": 1.0}), ("linear", {"delay": -0.1})):
+        with pytest.raises(ValueError, match="delay must be in"):
+            build_schedule(name, conf)
