@@ -255,9 +255,10 @@ done
 svm_tag=svm_compare_2016_speaker${task_suffix}
 ! ${svm} || compare+=("${expdir}/${svm_tag}")
 # --fusions: every part must be an experiment of this run (or already in ${expdir}), checked before
-# any training when the run includes stage 7. fuse_parts <entry> -> parts (with _ens), ens_bases (the tags to average over seeds).
+# any training when the run includes stage 7.
+# fuse_parts <entry> -> parts (as written, with _ens), ens_bases (the tags to average over seeds).
 fuse_parts() {
-  local p b known
+  local p b t known
   IFS=+ read -r -a parts <<< "$1"
   ens_bases=()
   [ ${#parts[@]} -gt 0 ] && [[ "$1" != +* && "$1" != *+ && "$1" != *++* ]] ||
