@@ -28,7 +28,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 
 def _pct(stat: Optional[dict]) -> str:
@@ -113,6 +113,13 @@ def _fold_name(fold: str, fold_root: Optional[Path]) -> str:
     return fold
 
 
+def _fold_names(folds: Sequence[str], fold_root: Optional[Path]) -> Dict[str, str]:
+    """:func:`_fold_name` of each fold, or the fold ids where two folds would get the same name
+    (a one-corpus protocol: every test set is ``emodb``)."""
+    names = {f: _fold_name(f, fold_root) for f in folds}
+    return names if len(set(names.values())) == len(names) else {f: f for f in folds}
+
+
 def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
                   metrics: Sequence[str] = ("ua",)) -> List[List[str]]:
     """Header row, then per experiment: each of ``metrics`` per fold (mean ± std over seeds),
@@ -139,8 +146,10 @@ def per_fold_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
         cols += [(f, c) for c in corpora] or [(f, None)]
     by_corpus = any(c is not None for _, c in cols)
 
+    fold_names = _fold_names(folds, fold_root)
+
     def _name(f, c):
-        return _fold_name(f, fold_root) if c is None else (c if len(folds) == 1 else f"{f} {c}")
+        return fold_names[f] if c is None else (c if len(folds) == 1 else f"{f} {c}")
 
     def _value(r, m, f, c):
         if r["fold"] != f:
@@ -208,7 +217,8 @@ def per_fold_paired_rows(exp_dirs: List[Path], fold_root: Optional[Path] = None,
         rows.append(row)
     if not rows:
         return []
-    return [["paired test"] + [f"Δ{m.upper()} {_fold_name(f, fold_root)}" for m in metrics for f in folds]] + rows
+    fold_names = _fold_names(folds, fold_root)
+    return [["paired test"] + [f"Δ{m.upper()} {fold_names[f]}" for m in metrics for f in folds]] + rows
 
 
 def format_table(rows: List[List[str]], markdown: bool = False, header: Optional[List[str]] = None) -> str:

@@ -60,6 +60,13 @@ def test_per_fold_names_folds_by_test_corpus_and_shows_paired_test(tmp_path, cap
     assert dann[-1] == "+7.5 (p=0.500, n=4) vs base"
     assert compare.main([str(tmp_path / "base"), str(tmp_path / "dann"), "--per-fold", "--markdown"]) == 0
     assert "| dann | 2 |" in capsys.readouterr().out
+    # One corpus in every test set (emodb_l2so): the corpus would name every fold alike, so fold ids.
+    (tmp_path / "folds" / "fold1" / "test").mkdir(parents=True)
+    (tmp_path / "folds" / "fold1" / "test" / "utt2corpus").write_text("tess_YAF-a tess\n")
+    header, _, _ = compare.per_fold_rows([tmp_path / "base", tmp_path / "dann"], tmp_path / "folds")
+    assert header[2:4] == ["UA fold1 %", "UA fold2 %"]
+    assert compare.per_fold_paired_rows([tmp_path / "base", tmp_path / "dann"], tmp_path / "folds")[0][1:] == \
+        ["ΔWA fold1", "ΔWA fold2", "ΔUA fold1", "ΔUA fold2"]
 
 
 def test_per_fold_setting_names_metrics_and_paired_per_fold(tmp_path, capsys):
