@@ -56,6 +56,8 @@ def _copy_repo(root: Path, corpus: str) -> Path:
     shutil.copytree(REPO / "utils", repo / "utils", symlinks=True)
     recipe = repo / "egs" / corpus / "sier"
     shutil.copytree(REPO / "egs" / corpus / "sier", recipe, symlinks=True, ignore=ignore)
+    if corpus != "emodb":  # configs linked into egs/emodb/sier/conf (the ComParE MLP)
+        shutil.copytree(REPO / "egs" / "emodb" / "sier" / "conf", repo / "egs" / "emodb" / "sier" / "conf", symlinks=True)
     decoy = root / "shared" / "corpora" / "emodb" / "wav"
     decoy.mkdir(parents=True)
     return recipe

@@ -190,7 +190,7 @@ def test_paper_table_loads(corpus):
 def _copy_repo(root: Path, corpus: str) -> Path:
     """The template, utils/ and one recipe (links kept) under root; returns the recipe dir."""
     ignore = shutil.ignore_patterns("data", "dump", "exp", "db", "RESULTS.md")
-    if corpus == "emovo":  # its configs are links into egs/emodb/sier/conf
+    if corpus in ("emovo", "ravdess"):  # configs linked into egs/emodb/sier/conf (ravdess: train_func_mlp.yaml)
         shutil.copytree(RECIPES["emodb"] / "conf", root / "egs" / "emodb" / "sier" / "conf", symlinks=True)
     shutil.copytree(REPO / "egs" / "TEMPLATE" / "ser1", root / "egs" / "TEMPLATE" / "ser1",
                     symlinks=True, ignore=ignore, dirs_exist_ok=True)
