@@ -95,6 +95,7 @@ def test_checkpoint_averaging_is_decoded_packed_and_loaded(searched):
     recipe, res, _ = searched
     assert res.returncode == 0, _tail(res)
     res = _run(["./run.sh", "--stage", "4", "--folds", "1", "--seeds", "0", "--baseline_config", "", "--fusions", "",
+                "--extra_configs", "", "--svm", "false",
                 "--train_config", "conf/tuning/train_cnn1_gamma3.33_ave5.yaml", "--tag", "ave",
                 "--inference_model", "valid.ua.ave.pth",
                 "--train_args", TINY + " --max_epoch 3 --keep_nbest_models 2"], recipe, timeout=900)
