@@ -347,6 +347,25 @@ def test_emodb_recipe_default_fusion(emodb_smoke):
     assert f"<!-- report:{fusion.name} -->" in (recipe / "RESULTS.md").read_text()
 
 
+def test_stage_4_without_stages_1_to_3_is_one_line(tmp_path, emodb_tree):
+    """--stage 4 on a fresh directory, and the default extra config (other features) started at --stage 4:
+    one line naming what is missing and the stage to run, not a cp or report error later."""
+    recipe = _copy_repo(tmp_path, "emodb")
+    one = ["--baseline_config", "", "--svm", "false", "--fusions", ""]
+    res = _run(["./run.sh", "--stage", "4", "--extra_configs", "", *one], recipe, timeout=120)
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, _tail(res)
+    assert "data/folds/emodb_l2so has no folds: run stages 1-3 first (--stage 1)" in res.stderr
+    res = _run(["./run.sh", "--stop_stage", "3", "--nj", "1", "--extra_configs", "", *one], recipe, timeout=300,
+               EMODB=str(emodb_tree))
+    assert res.returncode == 0, _tail(res)
+    res = _run(["./run.sh", "--stage", "4", "--stop_stage", "4", "--folds", "1", "--seeds", "0", "--train_args", TINY,
+                *one], recipe, timeout=600)
+    assert res.returncode == 1, _tail(res)
+    assert res.stderr.strip().splitlines()[-1].endswith(
+        "dump/compare_2016_speaker/emodb_l2so/fold1/train/feats.scp not found: run stages 2-3 for "
+        "--feats_conf conf/feats/compare_2016.yaml --norm speaker first (--stage 2)"), _tail(res)
+
+
 @pytest.mark.parametrize("fusions, message", [
     ("nothing_ens", "'nothing' is neither an experiment of this run"),
     ("func_mlp_ens+", "expected tag[_ens]+tag[_ens]"),

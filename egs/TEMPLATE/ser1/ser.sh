@@ -503,8 +503,14 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   # Every (fold, seed) run is one line of the run list, one job array (submit_array above).
   train_list=${exp}/log/train.list
   : > "${train_list}"
+  # Stages 1-3 of these features must have run (e.g. --stage 4 on a fresh directory, or an extra
+  # config on other features started at --stage 4): one line naming what is missing.
+  [ -d "${foldroot}" ] && [ -n "$(fold_list)" ] ||
+    { echo "$0: stage 4: ${foldroot} has no folds: run stages 1-3 first (--stage 1)" >&2; exit 1; }
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
+    [ -f "${dump}/${train_name}/feats.scp" ] ||
+      { echo "$0: stage 4: ${dump}/${train_name}/feats.scp not found: run stages 2-3 for --feats_conf ${feats_conf} --norm ${norm} first (--stage 2)" >&2; exit 1; }
     train_set=${train_name}
     if ${train_unlab} && [ -d "${dump}/${unlab_name}" ]; then
       train_set=${unlab_name}
