@@ -505,8 +505,9 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   : > "${train_list}"
   # Stages 1-3 of these features must have run (e.g. --stage 4 on a fresh directory, or an extra
   # config on other features started at --stage 4): one line naming what is missing.
-  [ -d "${foldroot}" ] && [ -n "$(fold_list)" ] ||
-    { echo "$0: stage 4: ${foldroot} has no folds: run stages 1-3 first (--stage 1)" >&2; exit 1; }
+  if [ -z "${folds}" ] && { [ ! -d "${foldroot}" ] || [ -z "$(fold_list)" ]; }; then
+    echo "$0: stage 4: ${foldroot} has no folds: run stages 1-3 first (--stage 1)" >&2; exit 1
+  fi
   for fold in $(fold_list); do
     dump=${dumpdir}/${feat}_${norm}/${protocol}/${fold}
     [ -f "${dump}/${train_name}/feats.scp" ] ||
