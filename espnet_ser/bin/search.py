@@ -54,6 +54,11 @@ import yaml
 logger = logging.getLogger("espnet_ser.bin.search")
 
 
+#: run.sh options that leave one model in a call: no baseline, extra configs, SVM or fusions (the
+#: recipe's defaults may name them).
+ONE_MODEL = ["--baseline_config", "", "--extra_configs", "", "--svm", "false", "--fusions", ""]
+
+
 class SearchError(ValueError):
     """Bad search input (printed as one line by :func:`main`)."""
 
@@ -234,8 +239,7 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
     stage = int(_last_option(run_args, "stage", "1"))
     if stage <= 3:
         logger.info("stages %d-3 (data, features, normalisation) once: %s --stop_stage 3", stage, run_sh)
-        _run([run_sh, *run_args, "--stop_stage", "3", "--baseline_config", "", "--svm", "false", "--fusions", "",
-              "--extra_configs", ""], root / "prepare.log")
+        _run([run_sh, *run_args, "--stop_stage", "3", *ONE_MODEL], root / "prepare.log")
     folds = _folds(run_args)
     storage = f"sqlite:///{(root / 'optuna.db').resolve()}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -257,8 +261,7 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
             t0 = time.perf_counter()
             _run([run_sh, *run_args, "--stage", "4", "--stop_stage", "4", "--folds", fold[len("fold"):],
                   "--seeds", str(seed), "--train_config", str(cfg_path), "--tag", tag,
-                  "--expdir", str(root / "trials"), "--baseline_config", "", "--extra_configs", "",
-                  "--svm", "false", "--fusions", ""], root / "trials" / f"{tag}.log")
+                  "--expdir", str(root / "trials"), *ONE_MODEL], root / "trials" / f"{tag}.log")
             ua = dev_ua(root / "trials" / tag / f"seed{seed}" / fold / "train.log")
             trial.set_user_attr("seconds", round(time.perf_counter() - t0, 1))
             logger.info("%s trial %d: dev UA %.2f%% (%.0f s) with %s", fold, trial.number, 100 * ua,
@@ -292,12 +295,12 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
         for fold in folds:
             logger.info("%s: training the best values with the recipe's seeds -> %s", fold, expdir / best_tag)
             _run([run_sh, *run_args, "--stage", "4", "--stop_stage", "6", "--folds", fold[len("fold"):],
-                  "--train_config", summary["folds"][fold]["config"], "--tag", best_tag, "--baseline_config", "",
-                  "--extra_configs", "", "--svm", "false", "--fusions", ""], root / f"final_{fold}.log")
+                  "--train_config", summary["folds"][fold]["config"], "--tag", best_tag, *ONE_MODEL],
+                 root / f"final_{fold}.log")
         _run([run_sh, *run_args, "--stage", "7", "--stop_stage", "7",
               "--folds", " ".join(f[len("fold"):] for f in folds),
-              "--train_config", summary["folds"][folds[0]]["config"], "--tag", best_tag, "--baseline_config", "",
-              "--extra_configs", "", "--svm", "false", "--fusions", ""], root / "final_report.log")
+              "--train_config", summary["folds"][folds[0]]["config"], "--tag", best_tag, *ONE_MODEL],
+             root / "final_report.log")
         summary["final"] = str(expdir / best_tag)
         (root / "best_params.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         print(f"search: the best values of each fold scored on its test speakers: {expdir / best_tag}/results.json")

@@ -697,24 +697,20 @@ if ${svm}; then
   ./svm.sh --protocol "${protocol}" --folds "${folds}" --nj "${nj}" --max_parallel "${max_parallel}" --task "${task}" --tag "${svm_tag}" --stage "${stage}" \
     --stop_stage "${stop_stage}" --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
 fi
-if [ -n "${fusions}" ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
-  # Seed ensembles first (each once), then the late fusions; weights on dev only (fuse.py).
-  done_ens=" "
-  for entry in ${fusions}; do
-    fuse_parts "${entry}"
-    for b in "${ens_bases[@]}"; do
-      [[ "${done_ens}" != *" ${b} "* ]] || continue
-      log "Fusion: seed ensemble of ${expdir}/${b} -> ${expdir}/${b}_ens"
-      python3 -m espnet_ser.bin.fuse --ensemble "${expdir}/${b}" --fold-root "${foldroot}" --ref "${task_ref}"
-      done_ens+="${b} "
-    done
-    [ ${#parts[@]} -gt 1 ] || continue
-    log "Fusion: ${parts[*]} -> ${expdir}/${entry} (weights per fold on dev)"
-    python3 -m espnet_ser.bin.fuse "${parts[@]/#/${expdir}/}" --out "${expdir}/${entry}" \
-      --fold-root "${foldroot}" --ref "${task_ref}"
-  done
-  compare+=("${fused[@]}")
-fi
+# The systems of --fusions in the order fused=() lists them (each seed ensemble before the fusions
+# that use it); weights on dev only (fuse.py).
+for sys in "${fused[@]}"; do
+  name=${sys#"${expdir}/"}
+  if [[ "${name}" == *+* ]]; then
+    IFS=+ read -r -a parts <<< "${name}"
+    log "Fusion: ${parts[*]} -> ${sys} (weights per fold on dev)"
+    python3 -m espnet_ser.bin.fuse "${parts[@]/#/${expdir}/}" --out "${sys}" --fold-root "${foldroot}" --ref "${task_ref}"
+  else
+    log "Fusion: seed ensemble of ${sys%_ens} -> ${sys}"
+    python3 -m espnet_ser.bin.fuse --ensemble "${sys%_ens}" --fold-root "${foldroot}" --ref "${task_ref}"
+  fi
+done
+compare+=("${fused[@]}")
 if [ ${#compare[@]} -gt 1 ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
   # shellcheck disable=SC2086
   python3 -m espnet_ser.bin.compare "${compare[@]}" --fold-root "${foldroot}" ${compare_opts}
