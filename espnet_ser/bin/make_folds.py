@@ -66,9 +66,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-folds", type=int, help="emodb_l2so (5), ravdess_l2so (12), emovo_l2so (3), multi_corpus (1)")
     parser.add_argument("--dev-mode", choices=["dialogs", "utts", "speaker"],
                         help="iemocap_loso / iemocap_ts (dialogs); iemocap_impro_loso (utts; speaker: the test "
-                             "speaker's session partner)")
+                             "speaker's session partner); emodb_l2so, emovo_l2so, ravdess_l2so (speaker: the next "
+                             "fold's pair; utts: --dev-fraction of each non-test speaker's utterances, no dev pair)")
     parser.add_argument("--dev-fraction", type=float,
-                        help="iemocap_* (0.1 of dialogues/utterances), tess_loso (0.2 of utterances), "
+                        help="iemocap_* (0.1 of dialogues/utterances), tess_loso and *_l2so --dev-mode utts (0.2 of utterances), "
                              "cross_corpus / multi_corpus (0.2 of speakers; of utterances in a corpus "
                              "with fewer than 3 speakers)")
     parser.add_argument("--test-fraction", type=float, help="multi_corpus: speakers per corpus in test (0.2)")

@@ -57,7 +57,14 @@ emovo_l2so           as emodb_l2so with 3 folds on EMOVO's 3 male + 3 female
                      remaining pair (2 / 2 / 2): every speaker is tested once
                      and used for dev once.  The price of a speaker-disjoint
                      dev set is that only 2 speakers (196 utterances) train
-                     each fold; ``unlabelled_heldout`` as emodb_l2so
+                     each fold; ``unlabelled_heldout`` as emodb_l2so.
+                     ``dev_mode="utts"`` (default ``"speaker"``, all l2so
+                     protocols): no dev pair; dev = ``dev_fraction`` (0.2) of
+                     each non-test speaker's utterances, so 4 speakers train
+                     an EMOVO fold instead of 2.  Dev then shares its
+                     speakers with train (model selection is speaker-
+                     dependent and optimistic, as tess_loso); test stays
+                     speaker-disjoint
 tess_loso            one fold per speaker (2 on TESS: OAF, YAF); dev =
                      ``dev_fraction`` (0.2) of each training speaker's
                      utterances.  With two speakers a speaker-disjoint dev
@@ -405,7 +412,12 @@ def _iemocap_impro_loso(data: _Data, seed: int, *, dev_fraction: float = 0.1,
     return folds
 
 
-def _l2so(p: str, data: _Data, seed: int, n_folds: int, unlabelled_heldout: bool = False) -> list[Fold]:
+def _l2so(p: str, data: _Data, seed: int, n_folds: int, unlabelled_heldout: bool = False,
+          dev_mode: str = "speaker", dev_fraction: float = 0.2) -> list[Fold]:
+    if dev_mode not in ("speaker", "utts"):
+        raise ProtocolError(f"{p}: dev_mode must be 'speaker' (the next fold's pair) or 'utts' "
+                            f"({dev_fraction:g} of each non-test speaker's utterances), got {dev_mode!r}")
+    _check_fraction(p, "dev_fraction", dev_fraction)
     genders = data.genders(p)
     males = _shuffled([s for s, g in genders.items() if g == "m"], _rng(seed, p, "m"))
     females = _shuffled([s for s, g in genders.items() if g == "f"], _rng(seed, p, "f"))
@@ -427,24 +439,35 @@ def _l2so(p: str, data: _Data, seed: int, n_folds: int, unlabelled_heldout: bool
                  "dev": f"{p} fold {k + 1}/{n_folds}: 1 male + 1 female, the next fold's test pair (seed {seed})",
                  "test": f"{p} fold {k + 1}/{n_folds}: 1 male + 1 female; each listed speaker is tested once "
                          f"(seed {seed})"}
+        by_utt = set()
+        if dev_mode == "utts":  # every non-test speaker trains; dev = a share of their utterances
+            rest = [u for s in sorted(train | dev) for u in spk2utts[s]]
+            sets["train"], sets["dev"] = _split_by_utts(data, rest, dev_fraction, _rng(seed, p, "dev", str(k)))
+            rules["train"] = f"{p} fold {k + 1}/{n_folds}: the {len(train | dev)} non-test speakers minus dev"
+            rules["dev"] = (f"{p} fold {k + 1}/{n_folds}: {dev_fraction:g} of each non-test speaker's utterances "
+                            f"(seed {seed}); shares its speakers with train, never with test")
+            by_utt = {"train", "dev"}
         if unlabelled_heldout:  # transductive: held-out speakers' audio, no labels (Lian et al.'s idea)
             sets["train_unlab"] = list(sets["test"])
             rules["train_unlab"] = (f"{p} fold {k + 1}/{n_folds}: the test speakers' utterances without "
                                     "emotion labels (transductive; dev stays out of training)")
-        folds.append(Fold(sets, rules, unlabelled={"train_unlab"} if unlabelled_heldout else set()))
+        folds.append(Fold(sets, rules, unlabelled={"train_unlab"} if unlabelled_heldout else set(), by_utt=by_utt))
     return folds
 
 
-def _emodb_l2so(data: _Data, seed: int, *, n_folds: int = 5, unlabelled_heldout: bool = False) -> list[Fold]:
-    return _l2so("emodb_l2so", data, seed, n_folds, unlabelled_heldout)
+def _emodb_l2so(data: _Data, seed: int, *, n_folds: int = 5, unlabelled_heldout: bool = False,
+                dev_mode: str = "speaker", dev_fraction: float = 0.2) -> list[Fold]:
+    return _l2so("emodb_l2so", data, seed, n_folds, unlabelled_heldout, dev_mode, dev_fraction)
 
 
-def _ravdess_l2so(data: _Data, seed: int, *, n_folds: int = 12) -> list[Fold]:
-    return _l2so("ravdess_l2so", data, seed, n_folds)
+def _ravdess_l2so(data: _Data, seed: int, *, n_folds: int = 12, dev_mode: str = "speaker",
+                  dev_fraction: float = 0.2) -> list[Fold]:
+    return _l2so("ravdess_l2so", data, seed, n_folds, dev_mode=dev_mode, dev_fraction=dev_fraction)
 
 
-def _emovo_l2so(data: _Data, seed: int, *, n_folds: int = 3, unlabelled_heldout: bool = False) -> list[Fold]:
-    return _l2so("emovo_l2so", data, seed, n_folds, unlabelled_heldout)
+def _emovo_l2so(data: _Data, seed: int, *, n_folds: int = 3, unlabelled_heldout: bool = False,
+                dev_mode: str = "speaker", dev_fraction: float = 0.2) -> list[Fold]:
+    return _l2so("emovo_l2so", data, seed, n_folds, unlabelled_heldout, dev_mode, dev_fraction)
 
 
 def _emodb_loso(data: _Data, seed: int) -> list[Fold]:

@@ -229,6 +229,32 @@ def test_emovo_l2so_one_male_one_female_held_out(dirs, tmp_path):
     assert sorted(x for s in sets for x in s["dev"][0]) == sorted(f"emovo_{x}" for x in EMOVO_GENDERS)
 
 
+def test_emovo_l2so_dev_from_the_training_speakers(dirs, tmp_path):
+    """dev_mode=utts: no dev pair; the 4 non-test speakers train, dev is a share of their utterances."""
+    from espnet_ser.corpora.protocols import define_folds
+    spk = dict(x.split() for x in (dirs["emovo"] / "utt2spk").read_text().splitlines())
+    folds = define_folds("emovo_l2so", dirs["emovo"], dev_mode="utts", dev_fraction=0.25)
+    assert len(folds) == 3
+    for f in folds:
+        s = {name: {spk[u] for u in us} for name, us in f.sets.items()}
+        assert len(s["test"]) == 2 and sorted(x[len("emovo_")] for x in s["test"]) == ["f", "m"]
+        assert s["train"] == s["dev"] and len(s["train"]) == 4 and not s["train"] & s["test"]
+        assert not set(f.sets["train"]) & set(f.sets["dev"])
+        assert sorted(f.sets["train"] + f.sets["dev"] + f.sets["test"]) == sorted(spk)  # nothing lost
+        for x in s["dev"]:  # a quarter of each non-test speaker's utterances
+            n = sum(spk[u] == x for u in spk)
+            assert sum(spk[u] == x for u in f.sets["dev"]) == round(0.25 * n)
+        assert "shares its speakers with train" in f.rules["dev"]
+    # The default is the speaker-disjoint dev pair, unchanged.
+    assert all(len({spk[u] for u in f.sets["train"]}) == 2 for f in define_folds("emovo_l2so", dirs["emovo"]))
+    make_folds("emovo_l2so", dirs["emovo"], tmp_path / "f", dev_mode="utts")
+    assert (tmp_path / "f" / "fold1" / "dev.utt").is_file()
+    with pytest.raises(ProtocolError, match=r"emovo_l2so: dev_mode must be 'speaker'.*got 'dialogs'"):
+        define_folds("emovo_l2so", dirs["emovo"], dev_mode="dialogs")
+    with pytest.raises(ProtocolError, match=r"emovo_l2so: dev_fraction must be in \(0, 1\), got 1.5"):
+        define_folds("emovo_l2so", dirs["emovo"], dev_mode="utts", dev_fraction=1.5)
+
+
 def test_emovo_l2so_too_few_speakers(dirs, tmp_path):
     data = _write(tmp_path / "d", _emodb_rows({"f1": "f", "f2": "f", "m1": "m", "m2": "m", "m3": "m"},
                                               corpus="emovo"))
