@@ -440,6 +440,7 @@ def test_emovo_recipe_links_what_it_shares():
     assert sorted(p.name for p in (EMOVO / "local").iterdir()) == ["data.sh"]
     run_sh = (EMOVO / "run.sh").read_text()
     assert "--protocol emovo_l2so" in run_sh and "--norm speaker" in run_sh
+    assert '--protocol_opts "--dev-mode utts"' in run_sh
 
 
 def test_emovo_missing_corpus_is_one_line(tmp_path):
@@ -470,4 +471,10 @@ def test_emovo_recipe_smoke_all_stages(tmp_path):
     spk = {name: {line.split()[0] for line in (folds / "fold1" / name / "spk2utt").read_text().splitlines()}
            for name in ("train", "dev", "test")}
     assert sorted(s[len("emovo_")] for s in spk["test"]) == ["f", "m"]       # 1 male + 1 female held out
-    assert not (spk["test"] & (spk["train"] | spk["dev"])) and not (spk["train"] & spk["dev"])
+    assert not (spk["test"] & (spk["train"] | spk["dev"]))
+    # The recipe's default --protocol_opts "--dev-mode utts": the 4 other speakers train, dev is a share
+    # of their utterances (no utterance in both).
+    assert spk["train"] == spk["dev"] and len(spk["train"]) == 4
+    utts = {name: {line.split()[0] for line in (folds / "fold1" / name / "utt2spk").read_text().splitlines()}
+            for name in ("train", "dev")}
+    assert utts["dev"] and not (utts["train"] & utts["dev"])
