@@ -369,15 +369,22 @@ def test_stage_4_without_stages_1_to_3_is_one_line(tmp_path, emodb_tree):
         "--feats_conf conf/feats/compare_2016.yaml --norm speaker first (--stage 2)"), _tail(res)
 
 
-@pytest.mark.parametrize("fusions, message", [
-    ("nothing_ens", "'nothing' is neither an experiment of this run"),
-    ("func_mlp_ens+", "expected tag[_ens]+tag[_ens]"),
-    ("func_mlp", "one system alone fuses nothing"),
+@pytest.mark.parametrize("fusions, extra, message", [
+    ("nothing_ens", [], "'nothing' is neither an experiment of this run"),
+    ("func_mlp_ens+", [], "expected tag[_ens]+tag[_ens]"),
+    ("func_mlp", [], "one system alone fuses nothing"),
+    # @baseline is the baseline's tag of THIS run: without speed perturbation, the tag without _sp...
+    ("@baseline_ens+nothing_ens", ["--speed_perturb_factors", ""],
+     "--fusions 'train_cnn1_noadv_mfcc_speaker_ens+nothing_ens': 'nothing' is neither"),
+    ("@train_ens+nothing_ens", ["--norm", "global"],
+     "--fusions 'train_mfcc_sp0.9_1.0_1.1_global_ens+nothing_ens': 'nothing' is neither"),
+    ("@baseline_ens+func_mlp_ens", ["--baseline_config", ""], "@baseline names the baseline's tag, but this run has none"),
+    ("@base_ens+func_mlp_ens", [], "'@' is only in @baseline or @train"),
 ])
-def test_bad_fusions_is_one_line(tmp_path, fusions, message):
+def test_bad_fusions_is_one_line(tmp_path, fusions, extra, message):
     """--fusions naming no experiment, or not a fusion, stops ser.sh before stage 1."""
     recipe = _copy_repo(tmp_path, "emodb")
-    res = _run(["./run.sh", "--fusions", fusions], recipe, timeout=120, EMODB=str(tmp_path / "nowhere"))
+    res = _run(["./run.sh", "--fusions", fusions, *extra], recipe, timeout=120, EMODB=str(tmp_path / "nowhere"))
     assert res.returncode != 0 and res.stderr.count("\n") == 1 and message in res.stderr, _tail(res)
     assert "Stage 1" not in res.stdout
 

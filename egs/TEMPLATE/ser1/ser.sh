@@ -87,7 +87,9 @@ Experiments on the same folds, in this order, each under its own exp/<tag>:
                       on the dev speakers), written to exp/a+b; a part '<tag>_ens' is the mean of
                       <tag>'s seeds per fold (exp/<tag>_ens), an entry '<tag>_ens' alone only that;
                       parts are tags of this run or existing experiments in --expdir, e.g.
-                      \"train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens\".
+                      \"train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens\"; @baseline and @train
+                      stand for the tags of --baseline_config and --train_config in this run
+                      (\"@baseline_ens+func_mlp_ens\" follows --speed_perturb_factors, --norm, ...).
 --speed_perturb_factors \"0.9 1.0 1.1\" (as ESPnet's asr.sh; Kaldi's utils/perturb_data_dir_speed.sh):
   stage 2 writes speed-perturbed copies (tempo and pitch) of the training utterances of every
   fold to data/sp/<protocol> (ids and speakers prefixed sp0.9-, ...; dev, test and train_unlab
@@ -274,6 +276,16 @@ fuse_parts() {
     [ "${b}" = "${p}" ] || ens_bases+=("${b}")
   done
 }
+# '@baseline' and '@train' in --fusions stand for the tags of --baseline_config and --train_config
+# in this run, so a recipe's default fusion follows --speed_perturb_factors, --feats_conf, --norm.
+if [[ "${fusions}" == *@* ]]; then
+  if [[ "${fusions}" == *@baseline* ]] && [ -z "${baseline_tag}" ]; then
+    echo "$0: --fusions '${fusions}': @baseline names the baseline's tag, but this run has none (--baseline_config \"\"): give the tag itself, or --fusions \"\"" >&2; exit 1
+  fi
+  fusions=${fusions//@baseline/${baseline_tag}}; fusions=${fusions//@train/${tag}}
+  [[ "${fusions}" != *@* ]] ||
+    { echo "$0: --fusions '${fusions}': '@' is only in @baseline or @train (the tags of --baseline_config and --train_config)" >&2; exit 1; }
+fi
 fused=()   # the new systems, for the final table: each seed ensemble once, then each fusion
 [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ] || fusions=   # (stage 7 fuses)
 for entry in ${fusions}; do

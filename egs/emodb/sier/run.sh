@@ -19,7 +19,6 @@ opts=(
   # Speed perturbation of each fold's training set (Kaldi's perturb_data_dir_speed.sh, 3 x the data;
   # dev and test untouched): +5.1 WA / +5.0 UA for the CNN-biGRU, 12 of 15 runs better, p = 0.003
   # (RESULTS.md, "Training-recipe levers").  Tags get _sp0.9_1.0_1.1.  Off: --speed_perturb_factors ""
-  # --fusions "train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens" (the fusion names the baseline's tag).
   --speed_perturb_factors "0.9 1.0 1.1"
   --baseline_config conf/tuning/train_cnn1_noadv.yaml  # the same model without the adversary, first
   --seeds "0 1 2"
@@ -30,7 +29,7 @@ opts=(
   # Functionals are one vector per utterance: no speed perturbation for them (speed_perturb_factors=).
   --extra_configs "func_mlp:conf/tuning/train_func_mlp.yaml:feats_conf=conf/feats/compare_2016.yaml,speed_perturb_factors="
   --svm true
-  --fusions "train_cnn1_noadv_mfcc_sp0.9_1.0_1.1_speaker_ens+func_mlp_ens"
+  --fusions "@baseline_ens+func_mlp_ens"   # @baseline: the baseline's tag in this run (train_cnn1_noadv_mfcc_sp0.9_1.0_1.1_speaker)
   --nj 2
   --paper_table conf/paper_results.yaml
 )

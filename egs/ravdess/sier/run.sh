@@ -25,7 +25,7 @@ opts=(
   # paper's two models only.
   --extra_configs "func_mlp:conf/tuning/train_func_mlp.yaml:feats_conf=conf/feats/compare_2016.yaml"
   --svm true
-  --fusions "train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens"
+  --fusions "@baseline_ens+func_mlp_ens"   # @baseline: the baseline's tag in this run (train_cnn1_noadv_mfcc_speaker)
   --nj 2
   --paper_table conf/paper_results.yaml
 )
