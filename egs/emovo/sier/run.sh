@@ -21,6 +21,7 @@ opts=(
   --protocol_opts "--dev-mode utts"
   --feats_conf conf/feats/mfcc.yaml    # 20 MFCC, n_fft 2048, hop 512, Hann, 22.05 kHz (resampled), trimmed
   --norm speaker                       # per-speaker z-norm (stage 3): +8 WA over global on Emo-DB (egs/emodb/sier/RESULTS.md)
+  # No speed perturbation (Emo-DB's default, +5.1 WA there): here the CNN -0.6 WA with it, 3 seeds (RESULTS.md).
   --baseline_config conf/tuning/train_cnn1_noadv.yaml  # the same model without the adversary, first
   --seeds "0 1 2"
   # What won on Emo-DB (egs/emodb/sier/RESULTS.md, 5 folds x 3 seeds): ComParE_2016 functionals into
