@@ -276,18 +276,18 @@ fuse_parts() {
     [ "${b}" = "${p}" ] || ens_bases+=("${b}")
   done
 }
+fused=()   # the new systems, for the final table: each seed ensemble once, then each fusion
+[ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ] || fusions=   # (stage 7 fuses)
 # '@baseline' and '@train' in --fusions stand for the tags of --baseline_config and --train_config
 # in this run, so a recipe's default fusion follows --speed_perturb_factors, --feats_conf, --norm.
 if [[ "${fusions}" == *@* ]]; then
   if [[ "${fusions}" == *@baseline* ]] && [ -z "${baseline_tag}" ]; then
-    echo "$0: --fusions '${fusions}': @baseline names the baseline's tag, but this run has none (--baseline_config \"\"): give the tag itself, or --fusions \"\"" >&2; exit 1
+    echo "$0: --fusions '${fusions}': @baseline names the baseline's tag, but this run has none (--baseline_config \"\" and no --baseline_tag): give --baseline_tag TAG, the tag itself, or --fusions \"\"" >&2; exit 1
   fi
   fusions=${fusions//@baseline/${baseline_tag}}; fusions=${fusions//@train/${tag}}
   [[ "${fusions}" != *@* ]] ||
     { echo "$0: --fusions '${fusions}': '@' is only in @baseline or @train (the tags of --baseline_config and --train_config)" >&2; exit 1; }
 fi
-fused=()   # the new systems, for the final table: each seed ensemble once, then each fusion
-[ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ] || fusions=   # (stage 7 fuses)
 for entry in ${fusions}; do
   fuse_parts "${entry}"
   for b in "${ens_bases[@]}"; do
