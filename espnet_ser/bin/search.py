@@ -28,9 +28,16 @@ experiment; ``<fold>_t<N>.yaml`` its config, ``.log`` its run.sh output),
 ``<expdir>/<name>/best_params.json`` (per fold: best values, dev UA, trials, seconds), also
 printed.  Options after ``--`` go to ``./run.sh`` (e.g. ``--folds "1 2"``, ``--norm speaker``).
 
+``--fold-jobs N`` searches N folds at once (each trial is one training job, so N trainings run at
+once: the CPU count on one machine, more on a cluster whose ``cmd.sh`` submits them).  The folds
+are separate studies with separate trial directories, so the result is the one of N = 1 (same
+sampler seed per study); the final runs stay one fold after another (they share one tag).  A fold
+that fails, or Ctrl-C, ends the other folds after their current trial; a rerun resumes.
+
 Usage (in a recipe)::
 
     ./grid.sh --search optuna --trials 20                     # stages 1-3, search, final run
+    ./grid.sh --search optuna --trials 20 --fold_jobs 2       # two folds at once (2 CPU cores)
     python -m espnet_ser.bin.search --trials 20 --space conf/search.yaml -- --folds 1
 
 Bad input (one line, exit status 1): a search space with an empty range or no parameter, a key
@@ -45,7 +52,9 @@ import logging
 import math
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -215,7 +224,8 @@ def _run(cmd: List[str], log: Path) -> None:
 
 
 def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: int = 0,
-           run_args: Sequence[str] = (), final: bool = True, run_sh: str = "./run.sh") -> dict:
+           run_args: Sequence[str] = (), final: bool = True, run_sh: str = "./run.sh",
+           fold_jobs: int = 1) -> dict:
     """Run (or resume) the per-fold searches, write the best configs and, with ``final``, score them.
 
     Returns:
@@ -225,6 +235,8 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
 
     if trials < 1:
         raise SearchError(f"search: --trials {trials}: must be at least 1")
+    if fold_jobs < 1:
+        raise SearchError(f"search: --fold-jobs {fold_jobs}: must be at least 1 (folds searched at once)")
     space = load_space(space_path)
     base_path = space["base_config"]
     if not base_path.is_file():
@@ -246,12 +258,20 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
     summary: Dict[str, Any] = {"space": str(space_path), "base_config": str(base_path), "storage": storage,
                                "objective": "dev-speaker UA of the fold (best epoch), maximised", "folds": {}}
     t_all = time.perf_counter()
-    for fold in folds:
-        study = optuna.create_study(study_name=f"{name}_{fold}", storage=storage, direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True)
+    stop = threading.Event()  # set when another fold fails or on Ctrl-C: the others end after this trial
+
+    # One storage object and every fold's study made here, before any thread: two threads creating
+    # the schema of a new SQLite file at once collide ("table studies already exists").
+    rdb = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}})
+    studies = {fold: optuna.create_study(study_name=f"{name}_{fold}", storage=rdb, direction="maximize",
+                                         sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True)
+               for fold in folds}
+
+    def search_fold(fold: str) -> Dict[str, Any]:
+        study = studies[fold]
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
-        def objective(trial, fold=fold):
+        def objective(trial):
             values = suggest(trial, space["params"])
             tag = f"{fold}_t{trial.number}"
             cfg_path = root / "trials" / f"{tag}.yaml"
@@ -271,7 +291,8 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
         todo = trials - len(done)
         if todo > 0:
             logger.info("%s: %d trial(s) to run (%d finished before; storage %s)", fold, todo, len(done), storage)
-            study.optimize(objective, n_trials=todo, catch=(RuntimeError, SearchError))
+            study.optimize(objective, n_trials=todo, catch=(RuntimeError, SearchError),
+                           callbacks=[lambda st, _t: st.stop() if stop.is_set() else None])
         finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not finished:
             raise SearchError(f"search: {fold}: no trial finished; see {root / 'trials'}/{fold}_t*.log")
@@ -280,14 +301,32 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
         best_cfg.write_text(f"# {name}: best of {len(finished)} trials on {fold} (dev UA {best.value:.4f}): "
                             f"{best.params}\n" + yaml.safe_dump(trial_config(base, best.params), sort_keys=False),
                             encoding="utf-8")
-        summary["folds"][fold] = {
+        print(f"search: {fold}: best dev UA {100 * best.value:.2f}% (trial {best.number} of {len(finished)}): "
+              f"{best.params} -> {best_cfg}", flush=True)
+        return {
             "best_params": best.params, "dev_ua": best.value, "best_trial": best.number,
             "config": str(best_cfg), "n_trials": len(finished),
             "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials),
             "seconds": round(sum(t.user_attrs.get("seconds", 0.0) for t in finished), 1),
         }
-        print(f"search: {fold}: best dev UA {100 * best.value:.2f}% (trial {best.number} of {len(finished)}): "
-              f"{best.params} -> {best_cfg}")
+
+    # Folds are independent studies with their own trial directories (<fold>_t<N>), so up to
+    # fold_jobs of them run at once (threads that wait on run.sh; SQLite takes the writes in turn).
+    # Each trial is one training job, so fold_jobs is also the number of trainings at once.
+    if fold_jobs == 1:
+        results = {fold: search_fold(fold) for fold in folds}
+    else:
+        with ThreadPoolExecutor(max_workers=fold_jobs) as pool:
+            futures = {fold: pool.submit(search_fold, fold) for fold in folds}
+            try:
+                results = {fold: fut.result() for fold, fut in futures.items()}
+            except BaseException:
+                stop.set()
+                for fut in futures.values():
+                    fut.cancel()  # folds not started yet
+                raise
+    summary["folds"] = {fold: results[fold] for fold in folds}
+    summary["fold_jobs"] = fold_jobs
     summary["seconds_search"] = round(time.perf_counter() - t_all, 1)
     (root / "best_params.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if final:
@@ -318,6 +357,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="training seed of the trials and the sampler's seed")
     p.add_argument("--final", choices=("true", "false"), default="true",
                    help="train each fold's best values with the recipe's seeds and score them (<name>_best)")
+    p.add_argument("--fold-jobs", type=int, default=1,
+                   help="folds searched at once (one training each; e.g. the CPU count on one machine)")
     p.add_argument("--run-sh", default="./run.sh", help="the recipe's run.sh")
     p.add_argument("run_args", nargs=argparse.REMAINDER, help="-- then options of ./run.sh")
     return p
@@ -330,7 +371,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     run_args = args.run_args[1:] if args.run_args[:1] == ["--"] else args.run_args
     try:
         search(args.space, name=args.name, trials=args.trials, seed=args.seed, run_args=run_args,
-               final=args.final == "true", run_sh=args.run_sh)
+               final=args.final == "true", run_sh=args.run_sh, fold_jobs=args.fold_jobs)
     except ImportError as exc:
         print(f"search: {exc}: optuna is not installed (tools/install.sh installs tools/requirements.txt)",
               file=sys.stderr)

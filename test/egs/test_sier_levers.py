@@ -63,12 +63,14 @@ def test_optuna_search_per_fold_on_dev_resumes_and_scores_the_best(searched):
     lr = float(log.split("optim0_lr0=")[1].split(",")[0])
     peak = yaml.safe_load((root / "trials" / "fold1_t0.yaml").read_text())["optim_conf"]["lr"]
     assert 0 < lr < 0.2 * peak, (lr, peak)
-    # The study is stored in SQLite: --trials 3 runs one more trial, not three.
+    # The study is stored in SQLite: --trials 3 runs one more trial, not three (grid.sh passes
+    # --fold_jobs on; test/bin/test_search.py checks that folds run at once with the same result).
     res2 = _run(["./grid.sh", "--search", "optuna", "--trials", "3", "--space", "conf/search_tiny.yaml",
-                 "--stage", "4", "--folds", "1", "--seeds", "0", "--train_args", TINY], recipe, timeout=600,
-                EMODB=str(tree))
+                 "--fold_jobs", "2", "--stage", "4", "--folds", "1", "--seeds", "0", "--train_args", TINY],
+                recipe, timeout=600, EMODB=str(tree))
     assert res2.returncode == 0, _tail(res2)
-    assert json.loads((root / "best_params.json").read_text())["folds"]["fold1"]["n_trials"] == 3
+    resumed = json.loads((root / "best_params.json").read_text())
+    assert resumed["folds"]["fold1"]["n_trials"] == 3 and resumed["fold_jobs"] == 2
     assert sorted(p.name for p in (root / "trials").iterdir() if p.is_dir()) == ["fold1_t0", "fold1_t1", "fold1_t2"]
 
 

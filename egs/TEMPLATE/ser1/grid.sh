@@ -15,22 +15,23 @@
 # Output: exp/grid_summary.md (one row per config: WA, UA, macro-F1, speaker probe).
 #
 # Search instead of a fixed grid (Optuna; python -m espnet_ser.bin.search --help):
-#   ./grid.sh --search optuna --trials 20 [--space conf/search.yaml] [--search_name optuna] [run.sh options]
+#   ./grid.sh --search optuna --trials 20 [--space conf/search.yaml] [--search_name optuna] [--fold_jobs 1] [run.sh options]
 # one study per fold, objective = the fold's dev-speaker UA (its test speakers are never decoded
 # during the search), storage exp/<search_name>/optuna.db (a stopped search resumes), best values
 # per fold in exp/<search_name>/best_params.json, then each fold's best values trained with the
-# recipe's seeds and scored under exp/<search_name>_best.
+# recipe's seeds and scored under exp/<search_name>_best. --fold_jobs N: N folds searched at once
+# (N trainings at once; the CPU count on one machine).
 set -euo pipefail
 
 configs="conf/tuning/train_cnn[1-4]_noadv.yaml conf/tuning/train_cnn[1-4]_gamma?.??.yaml"
-search=; trials=10; space=conf/search.yaml; search_name=optuna
+search=; trials=10; space=conf/search.yaml; search_name=optuna; fold_jobs=1
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --configs|--search|--trials|--space|--search_name)
+    --configs|--search|--trials|--space|--search_name|--fold_jobs)
       [ $# -ge 2 ] || { echo "$0: $1 needs a value" >&2; exit 1; }
       name=${1#--}; printf -v "${name}" '%s' "$2"; shift 2 ;;
-    --help|-h) sed -n '2,22p' "$0"; echo "Options of ./run.sh: ./run.sh --help"; exit 0 ;;
+    --help|-h) sed -n '2,24p' "$0"; echo "Options of ./run.sh: ./run.sh --help"; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -39,7 +40,8 @@ if [ -n "${search}" ]; then
   [ "${search}" = optuna ] || { echo "$0: --search ${search}: the only search is optuna" >&2; exit 1; }
   # shellcheck source=path.sh
   . ./path.sh
-  exec python3 -m espnet_ser.bin.search --space "${space}" --trials "${trials}" --name "${search_name}" -- "${args[@]}"
+  exec python3 -m espnet_ser.bin.search --space "${space}" --trials "${trials}" --name "${search_name}" \
+    --fold-jobs "${fold_jobs}" -- "${args[@]}"
 fi
 
 # shellcheck disable=SC2086  # the globs are meant to expand
