@@ -8,7 +8,9 @@ come in another order are matched by label name):
   ComParE + SVM reference): ``p = sum_i w_i p_i`` with the weights chosen **per fold on the dev
   speakers only** (grid over the simplex, step ``--step``; the best dev UA, ties broken towards
   equal weights, then towards the first system), then applied unchanged to the test set.  The test
-  labels are read only by the scoring after the weights are fixed.  A seeded system
+  labels are read only by the scoring after the weights are fixed.  ``--weights equal``: the plain
+  posterior average instead (no choice; on Emo-DB, weights chosen on one dev speaker transferred
+  worse to the other dev speaker than equal weights, egs/emodb/sier/RESULTS.md).  A seeded system
   (``seed<S>/<fold>``) is paired with the same seed of the other seeded systems; an unseeded one
   (the SVM: ``<fold>/``) is used for every seed.
 * **ensemble** (``--ensemble``, one experiment dir): per fold, the mean of the posteriors of all
@@ -208,8 +210,10 @@ def _out_run(out: Path, key: RunKey) -> Path:
 
 
 def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str = "utt2emo",
-                step: float = 0.05) -> List[dict]:
+                step: float = 0.05, weights: str = "dev") -> List[dict]:
     """Fuse the runs of several systems with weights chosen on dev per fold (module docstring).
+
+    ``weights="equal"`` fixes every weight to 1 / (number of systems) instead of choosing them.
 
     Returns:
         One ``fusion.json`` record per fused run.
@@ -231,7 +235,10 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
     seeds: List[Optional[str]] = sorted(set.intersection(*seed_sets), key=_natural) if seed_sets else [None]
     if seed_sets and not seeds:
         raise FusionError(f"fuse: the seeded systems share no seed ({[sorted(s) for s in seed_sets]})")
-    grid = weight_grid(len(systems), step)
+    if weights not in ("dev", "equal"):
+        raise FusionError(f"fuse: --weights {weights}: expected dev (chosen per fold on dev UA) or equal")
+    grid = (weight_grid(len(systems), step) if weights == "dev"
+            else np.full((1, len(systems)), 1.0 / len(systems)))
     records = []
     for seed in seeds:
         for fold in sorted(shared_folds, key=_natural):
@@ -269,7 +276,7 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
                          fold, ref, f"{out.name}/{'/'.join(x for x in key if x)}")
             best = max(s["ua"] for s in scores)
             record = {"mode": "late", "systems": [str(r) for r in runs], "weights": [float(v) for v in w],
-                      "dev_ua": best, "dev_n": len(rows), "step": step, "grid": scores,
+                      "dev_ua": best, "dev_n": len(rows), "rule": weights, "step": step, "grid": scores,
                       "test_ua": res["ua"], "test_wa": res["wa"]}
             (out_run / "fusion.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             logger.info("%s: weights %s (dev UA %.2f%% on %d utterances) -> test UA %.2f%%, WA %.2f%%",
@@ -332,6 +339,8 @@ def get_parser() -> argparse.ArgumentParser:
                    help="output experiment dir (default exp/<tagA>+<tagB>, or exp/<tag>_ens)")
     p.add_argument("--ref", default="utt2emo", help="reference table of the fold data dirs")
     p.add_argument("--step", type=float, default=0.05, help="weight grid step (late fusion)")
+    p.add_argument("--weights", choices=("dev", "equal"), default="dev",
+                   help="late-fusion weights: chosen per fold on dev UA, or all equal (no choice)")
     p.add_argument("--report", default="RESULTS.md",
                    help="RESULTS.md whose section <tag> the aggregation writes (as stage 7)")
     p.add_argument("--baseline", default=None,
@@ -362,7 +371,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.ensemble:
             ensemble(systems[0], args.out, fold_root, ref=args.ref)
         else:
-            late_fusion(systems, args.out, fold_root, ref=args.ref, step=args.step)
+            late_fusion(systems, args.out, fold_root, ref=args.ref, step=args.step, weights=args.weights)
         baseline = args.baseline
         if baseline is None:
             baseline = "" if args.ensemble else str(systems[0])

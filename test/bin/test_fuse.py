@@ -101,6 +101,28 @@ def test_weights_are_chosen_on_dev_never_on_test(tmp_path):
     assert rows[0][0] == "a+b" and rows[0][1] == "4"
 
 
+def test_equal_weights_make_no_choice_on_dev(tmp_path):
+    # Dev says "trust A only" (as in the test above); --weights equal ignores it: 1/3 each of three
+    # systems, the fused test posteriors are their plain average, the record says which rule.
+    fr = _fold_root(tmp_path)
+    a = _system(tmp_path, "a", fr, dev_correct=True, test_correct=False)
+    b = _system(tmp_path, "b", fr, dev_correct=False, test_correct=True, seed=1)
+    c = _system(tmp_path, "c", fr, seed=2)
+    out = tmp_path / "exp" / "abc"
+    assert _main(a, b, c, "--fold-root", fr, "--out", out, "--report", tmp_path / "R.md", "--weights", "equal") == 0
+    for fold in FOLDS:
+        info = json.loads((out / fold / "fusion.json").read_text())
+        assert info["rule"] == "equal" and len(info["grid"]) == 1
+        assert info["weights"] == pytest.approx([1 / 3] * 3)
+        read = [dict(line.split(None, 1) for line in
+                     (d / fold / "decode_test" / "posteriors").read_text().splitlines()) for d in (out, a, b, c)]
+        u = sorted(read[0])[0]
+        expect = sum(np.array(r[u].split(), float) for r in read[1:]) / 3
+        np.testing.assert_allclose(np.array(read[0][u].split(), float), expect, atol=1e-5)
+    assert _main(a, b, "--fold-root", fr, "--out", tmp_path / "exp" / "ab", "--report", tmp_path / "R.md") == 0
+    assert json.loads((tmp_path / "exp" / "ab" / "fold1" / "fusion.json").read_text())["rule"] == "dev"
+
+
 def test_fusion_helps_when_dev_says_so_and_ties_go_to_equal_weights(tmp_path):
     fr = _fold_root(tmp_path)
     # Both right everywhere: every weight is best on dev -> equal weights.

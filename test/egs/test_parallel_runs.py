@@ -149,6 +149,10 @@ def test_bad_max_parallel_is_one_line(recipe):
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1] == \
         "./ser.sh: --train_threads x: must be a positive integer", tail(res)
+    res = _run([*_ser("t", 1), "--fusion_weights", "best"], recipe, timeout=60)
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1] == \
+        "./ser.sh: --fusion_weights best: must be dev (chosen per fold on dev UA) or equal", tail(res)
 
 
 @pytest.mark.slow

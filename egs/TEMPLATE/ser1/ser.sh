@@ -64,6 +64,7 @@ baseline_tag=            # baseline's tag (with --baseline_config default <confi
 extra_configs=           # models after the main one: "tag:config[:option=value,...] ..." (see above)
 svm=false                # also the ComParE_2016 functionals + linear SVM reference on the same folds (./svm.sh)
 fusions=                 # after every experiment: seed ensembles and late fusions, "a_ens b_ens+svm_compare_2016_speaker" (see --help)
+fusion_weights=dev       # late-fusion weights: dev (chosen per fold on the dev speakers' UA) or equal (plain average)
 paper_table=             # YAML with the paper's numbers for the report
 compare_opts=            # extra options for the final table (espnet_ser.bin.compare, e.g. --per-fold)
 expdir=exp               # experiment root
@@ -89,7 +90,9 @@ Experiments on the same folds, in this order, each under its own exp/<tag>:
                       parts are tags of this run or existing experiments in --expdir, e.g.
                       \"train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens\"; @baseline and @train
                       stand for the tags of --baseline_config and --train_config in this run
-                      (\"@baseline_ens+func_mlp_ens\" follows --speed_perturb_factors, --norm, ...).
+                      (\"@baseline_ens+func_mlp_ens\" follows --speed_perturb_factors, --norm, ...);
+  --fusion_weights    dev: the weights of each fusion chosen per fold on dev UA; equal: the plain
+                      posterior average (no choice made on a small dev set).
 --speed_perturb_factors \"0.9 1.0 1.1\" (as ESPnet's asr.sh; Kaldi's utils/perturb_data_dir_speed.sh):
   stage 2 writes speed-perturbed copies (tempo and pitch) of the training utterances of every
   fold to data/sp/<protocol> (ids and speakers prefixed sp0.9-, ...; dev, test and train_unlab
@@ -120,6 +123,8 @@ run_args=$(printf ' %q' "$0" "$@")
 [ "${stop_stage}" -lt 4 ] || [ -f "${train_config}" ] || { echo "$0: --train_config ${train_config}: no such file (see conf/)" >&2; exit 1; }
 case "${norm}" in global|utterance|speaker|none) ;;
   *) echo "$0: --norm ${norm}: must be global, utterance, speaker or none" >&2; exit 1 ;; esac
+case "${fusion_weights}" in dev|equal) ;;
+  *) echo "$0: --fusion_weights ${fusion_weights}: must be dev (chosen per fold on dev UA) or equal" >&2; exit 1 ;; esac
 
 [ -z "${max_parallel}" ] || [[ "${max_parallel}" =~ ^[1-9][0-9]*$ ]] ||
   { echo "$0: --max_parallel ${max_parallel}: must be a positive integer (or \"\": the default)" >&2; exit 1; }
@@ -715,8 +720,9 @@ for sys in "${fused[@]}"; do
   name=${sys#"${expdir}/"}
   if [[ "${name}" == *+* ]]; then
     IFS=+ read -r -a parts <<< "${name}"
-    log "Fusion: ${parts[*]} -> ${sys} (weights per fold on dev)"
-    python3 -m espnet_ser.bin.fuse "${parts[@]/#/${expdir}/}" --out "${sys}" --fold-root "${foldroot}" --ref "${task_ref}"
+    log "Fusion: ${parts[*]} -> ${sys} (weights: ${fusion_weights})"
+    python3 -m espnet_ser.bin.fuse "${parts[@]/#/${expdir}/}" --out "${sys}" --fold-root "${foldroot}" --ref "${task_ref}" \
+      --weights "${fusion_weights}"
   else
     log "Fusion: seed ensemble of ${sys%_ens} -> ${sys}"
     python3 -m espnet_ser.bin.fuse --ensemble "${sys%_ens}" --fold-root "${foldroot}" --ref "${task_ref}"
