@@ -256,7 +256,7 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
     storage = f"sqlite:///{(root / 'optuna.db').resolve()}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     summary: Dict[str, Any] = {"space": str(space_path), "base_config": str(base_path), "storage": storage,
-                               "objective": "dev-speaker UA of the fold (best epoch), maximised", "folds": {}}
+                               "objective": "dev-speaker UA of the fold (best epoch), maximised"}
     t_all = time.perf_counter()
     stop = threading.Event()  # set when another fold fails or on Ctrl-C: the others end after this trial
 
@@ -312,20 +312,17 @@ def search(space_path: Path, *, name: str = "optuna", trials: int = 10, seed: in
 
     # Folds are independent studies with their own trial directories (<fold>_t<N>), so up to
     # fold_jobs of them run at once (threads that wait on run.sh; SQLite takes the writes in turn).
-    # Each trial is one training job, so fold_jobs is also the number of trainings at once.
-    if fold_jobs == 1:
-        results = {fold: search_fold(fold) for fold in folds}
-    else:
-        with ThreadPoolExecutor(max_workers=fold_jobs) as pool:
-            futures = {fold: pool.submit(search_fold, fold) for fold in folds}
-            try:
-                results = {fold: fut.result() for fold, fut in futures.items()}
-            except BaseException:
-                stop.set()
-                for fut in futures.values():
-                    fut.cancel()  # folds not started yet
-                raise
-    summary["folds"] = {fold: results[fold] for fold in folds}
+    # Each trial is one training job, so fold_jobs is also the number of trainings at once; with
+    # fold_jobs 1 the folds run one after another, and a failing fold stops the search there.
+    with ThreadPoolExecutor(max_workers=fold_jobs) as pool:
+        futures = {fold: pool.submit(search_fold, fold) for fold in folds}
+        try:
+            summary["folds"] = {fold: fut.result() for fold, fut in futures.items()}
+        except BaseException:
+            stop.set()
+            for fut in futures.values():
+                fut.cancel()  # folds not started yet
+            raise
     summary["fold_jobs"] = fold_jobs
     summary["seconds_search"] = round(time.perf_counter() - t_all, 1)
     (root / "best_params.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
