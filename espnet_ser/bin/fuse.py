@@ -12,7 +12,10 @@ come in another order are matched by label name):
   posterior average instead (no choice; on Emo-DB, weights chosen on one dev speaker transferred
   worse to the other dev speaker than equal weights, egs/emodb/sier/RESULTS.md).  A seeded system
   (``seed<S>/<fold>``) is paired with the same seed of the other seeded systems; an unseeded one
-  (the SVM: ``<fold>/``) is used for every seed.
+  (the SVM: ``<fold>/``) is used for every seed.  Beside the weights, ``fusion.json`` records a
+  **dev-speaker check** (:func:`dev_speaker_check`: weights chosen on all dev speakers but one,
+  scored on that one, against equal weights; dev data only) and the log sums it over the folds, so
+  a user sees whether the dev-chosen weights carry to a new speaker before reading any test score.
 * **ensemble** (``--ensemble``, one experiment dir): per fold, the mean of the posteriors of all
   its seeds (equal weights), written as one unseeded run per fold.
 
@@ -188,6 +191,60 @@ def choose_weights(dev_posts: Sequence[np.ndarray], dev_ref: np.ndarray, grid: n
     return best, scores
 
 
+def dev_speaker_check(dev_posts: Sequence[np.ndarray], dev_ref: np.ndarray, speakers: Sequence[str],
+                      grid: np.ndarray) -> Optional[dict]:
+    """Do weights chosen on dev carry to a speaker they were not chosen on?  Dev data only.
+
+    Leave one dev speaker out: choose the weights (:func:`choose_weights`, the ``dev`` rule's grid
+    and tie order) on the other dev speakers' utterances, score UA on the held-out speaker, and
+    score equal weights on the same speaker beside them.  The test set is never read.  On Emo-DB
+    (2 dev speakers per fold) the chosen weights lost to equal weights on the held-out dev
+    speaker (egs/emodb/sier/RESULTS.md), the evidence behind ``--weights equal``.
+
+    Args:
+        dev_posts: per system ``(N, C)`` posteriors of the labelled dev utterances.
+        dev_ref: ``(N,)`` reference class indices.
+        speakers: ``(N,)`` speaker of each utterance.
+        grid: ``(G, S)`` candidate weights (:func:`weight_grid`).
+
+    Returns:
+        ``{"held_out": [{"speaker", "n", "weights", "ua", "equal_ua"}, ...], "ua": mean, "equal_ua":
+        mean}``, or None with fewer than two dev speakers.
+    """
+    spk = np.asarray(speakers)
+    names = sorted(set(spk.tolist()), key=str.encode)
+    if len(names) < 2:
+        return None
+    stack = np.stack(dev_posts)  # (S, N, C)
+    equal = np.full(stack.shape[0], 1.0 / stack.shape[0])
+    held = []
+    for name in names:
+        out = spk == name
+        w, _ = choose_weights([p[~out] for p in dev_posts], dev_ref[~out], grid)
+        ua = wa_ua(dev_ref[out], np.tensordot(w, stack[:, out], axes=1).argmax(axis=1))[1]
+        equal_ua = wa_ua(dev_ref[out], np.tensordot(equal, stack[:, out], axes=1).argmax(axis=1))[1]
+        held.append({"speaker": name, "n": int(out.sum()), "weights": [round(float(v), 6) for v in w],
+                     "ua": ua, "equal_ua": equal_ua})
+    return {"held_out": held, "ua": float(np.mean([h["ua"] for h in held])),
+            "equal_ua": float(np.mean([h["equal_ua"] for h in held]))}
+
+
+def _log_dev_speaker_check(records: Sequence[dict]) -> None:
+    pairs = [h for r in records if r.get("dev_speaker_check") for h in r["dev_speaker_check"]["held_out"]]
+    if not pairs:
+        logger.info("dev-speaker check: not made (fewer than two dev speakers per fold, or no dev utt2spk)")
+        return
+    chosen = np.array([h["ua"] for h in pairs])
+    equal = np.array([h["equal_ua"] for h in pairs])
+    logger.info("dev-speaker check (dev data only; fusion.json \"dev_speaker_check\"): weights chosen on the "
+                "other dev speakers give UA %.2f%% on the held-out dev speaker, equal weights %.2f%% "
+                "(%d held-out speaker runs: chosen better in %d, equal better in %d)%s",
+                100 * chosen.mean(), 100 * equal.mean(), len(pairs), int((chosen > equal).sum()),
+                int((equal > chosen).sum()),
+                "; the dev-chosen weights did not carry to a new speaker: consider --weights equal"
+                if equal.mean() > chosen.mean() else "")
+
+
 def _write_posteriors(path: Path, utts: Sequence[str], post: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(u + " " + " ".join(f"{v:.6g}" for v in p) + "\n" for u, p in zip(utts, post)),
@@ -267,6 +324,13 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
                                   f"{dev[0][0]}; the weights are chosen on dev")
             dev_mats = [np.stack([p[u] for u in dev_utts]) for _, p in dev]
             w, scores = choose_weights([m[rows] for m in dev_mats], y, grid)
+            spk_file = fold_root / fold / "dev" / "utt2spk"
+            check = None
+            if spk_file.is_file():
+                utt2spk = read_table(spk_file)
+                check = dev_speaker_check([m[rows] for m in dev_mats], y,
+                                          [utt2spk.get(dev_utts[i], "") for i in rows],
+                                          weight_grid(len(systems), step))
             # The weights are fixed; only now is the test set read (through scoring).
             test_mats = [np.stack([p[u] for u in test_utts]) for _, p in test]
             out_run = _out_run(out, key)
@@ -277,12 +341,13 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
             best = max(s["ua"] for s in scores)
             record = {"mode": "late", "systems": [str(r) for r in runs], "weights": [float(v) for v in w],
                       "dev_ua": best, "dev_n": len(rows), "rule": weights, "step": step, "grid": scores,
-                      "test_ua": res["ua"], "test_wa": res["wa"]}
+                      "dev_speaker_check": check, "test_ua": res["ua"], "test_wa": res["wa"]}
             (out_run / "fusion.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             logger.info("%s: weights %s (dev UA %.2f%% on %d utterances) -> test UA %.2f%%, WA %.2f%%",
                         out_run, [round(float(v), 3) for v in w], 100 * best, len(rows), 100 * res["ua"],
                         100 * res["wa"])
             records.append(record)
+    _log_dev_speaker_check(records)
     return records
 
 

@@ -241,3 +241,46 @@ def test_columns_follow_the_label_names(tmp_path):
     assert info["weights"][1] > info["weights"][0]   # B is right on dev once its columns are read by name
     res = json.loads((tmp_path / "exp" / "a+b" / "fold1" / "decode_test" / "results.json").read_text())
     assert res["labels"] == LABELS and res["ua"] == 1.0
+
+
+def test_dev_speaker_check_scores_weights_on_a_speaker_they_were_not_chosen_on():
+    # 4 classes x 2 utterances per speaker.  On s1, A is right (0.9) and B points to the next class
+    # (0.6); on s2 the reverse, with B right at 0.6 and A wrong at 0.9.  Equal weights: right on s1,
+    # wrong on s2 (UA 1 and 0).  Chosen on s2 the weights lean to B (0.7) and are wrong on s1; chosen
+    # on s1 they are equal (ties go to equal) and wrong on s2: the check must say 0 vs 0.5.
+    c = len(LABELS)
+    ref = np.array([k % c for k in range(2 * c)] * 2)
+    spk = ["s1"] * (2 * c) + ["s2"] * (2 * c)
+
+    def post(hit: float, right: bool):
+        p = np.full((len(ref) // 2, c), (1 - hit) / (c - 1))
+        p[np.arange(len(p)), (ref[:len(p)] + (0 if right else 1)) % c] = hit
+        return p
+
+    a = np.concatenate([post(0.9, True), post(0.9, False)])
+    b = np.concatenate([post(0.6, False), post(0.6, True)])
+    check = fuse.dev_speaker_check([a, b], ref, spk, fuse.weight_grid(2, 0.1))
+    by = {h["speaker"]: h for h in check["held_out"]}
+    assert by["s1"]["weights"] == pytest.approx([0.3, 0.7]) and by["s1"]["ua"] == 0.0
+    assert by["s1"]["equal_ua"] == 1.0 and by["s1"]["n"] == 2 * c
+    assert by["s2"]["weights"] == [0.5, 0.5] and by["s2"]["ua"] == 0.0 and by["s2"]["equal_ua"] == 0.0
+    assert check["ua"] == 0.0 and check["equal_ua"] == 0.5
+    assert fuse.dev_speaker_check([a, b], ref, ["s1"] * len(ref), fuse.weight_grid(2, 0.1)) is None
+
+
+def test_fusion_json_holds_the_dev_speaker_check_and_the_log_sums_it(tmp_path, caplog):
+    fr = _fold_root(tmp_path)
+    a = _system(tmp_path, "a", fr, dev_correct=True)
+    b = _system(tmp_path, "b", fr, dev_correct=False, seed=1)
+    out = tmp_path / "exp" / "ab"
+    with caplog.at_level("INFO", logger="espnet_ser.bin.fuse"):
+        assert _main(a, b, "--fold-root", fr, "--out", out, "--report", tmp_path / "R.md", "--weights", "equal") == 0
+    for fold in FOLDS:
+        check = json.loads((out / fold / "fusion.json").read_text())["dev_speaker_check"]
+        assert [h["speaker"] for h in check["held_out"]] == [f"{fold}d1", f"{fold}d2"]
+        # A is right on every dev speaker, B wrong: chosen on one, the weights favour A and carry to
+        # the other better than equal weights (where B's wrong class competes), whatever the rule used.
+        assert all(h["weights"][0] > 0.5 and h["ua"] > h["equal_ua"] and h["n"] == 12 for h in check["held_out"])
+    line = [r.getMessage() for r in caplog.records if "dev-speaker check" in r.getMessage()]
+    assert len(line) == 1 and "4 held-out speaker runs: chosen better in 4, equal better in 0" in line[0]
+    assert "consider --weights equal" not in line[0]
