@@ -209,7 +209,10 @@ def dev_speaker_check(dev_posts: Sequence[np.ndarray], dev_ref: np.ndarray, spea
 
     Returns:
         ``{"held_out": [{"speaker", "n", "weights", "ua", "equal_ua"}, ...], "ua": mean, "equal_ua":
-        mean}``, or None with fewer than two dev speakers.
+        mean}``, or None with fewer than two dev speakers.  :func:`late_fusion` adds
+        ``"dev_speakers_in_train"``: with a speaker-dependent dev set (EMOVO's ``--dev-mode utts``)
+        the held-out dev speaker was trained on, and the check favoured the chosen weights on EMOVO
+        while equal weights won on its unseen test speakers (egs/emovo/sier/RESULTS.md).
     """
     spk = np.asarray(speakers)
     names = sorted(set(spk.tolist()), key=str.encode)
@@ -234,6 +237,7 @@ def _log_dev_speaker_check(records: Sequence[dict]) -> None:
     if not pairs:
         logger.info("dev-speaker check: not made (fewer than two dev speakers per fold, or no dev utt2spk)")
         return
+    seen = any(r["dev_speaker_check"].get("dev_speakers_in_train") for r in records if r.get("dev_speaker_check"))
     chosen = np.array([h["ua"] for h in pairs])
     equal = np.array([h["equal_ua"] for h in pairs])
     logger.info("dev-speaker check (dev data only; fusion.json \"dev_speaker_check\"): weights chosen on the "
@@ -241,6 +245,8 @@ def _log_dev_speaker_check(records: Sequence[dict]) -> None:
                 "(%d held-out speaker runs: chosen better in %d, equal better in %d)%s",
                 100 * chosen.mean(), 100 * equal.mean(), len(pairs), int((chosen > equal).sum()),
                 int((equal > chosen).sum()),
+                "; the dev speakers are training speakers (speaker-dependent dev), so this does not tell how "
+                "the weights carry to an unseen speaker" if seen else
                 "; the dev-chosen weights did not carry to a new speaker: consider --weights equal"
                 if equal.mean() > chosen.mean() else "")
 
@@ -331,6 +337,10 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
                 check = dev_speaker_check([m[rows] for m in dev_mats], y,
                                           [utt2spk.get(dev_utts[i], "") for i in rows],
                                           weight_grid(len(systems), step))
+                train_spk = fold_root / fold / "train" / "utt2spk"
+                if check and train_spk.is_file():
+                    seen = set(read_table(train_spk).values())
+                    check["dev_speakers_in_train"] = any(h["speaker"] in seen for h in check["held_out"])
             # The weights are fixed; only now is the test set read (through scoring).
             test_mats = [np.stack([p[u] for u in test_utts]) for _, p in test]
             out_run = _out_run(out, key)

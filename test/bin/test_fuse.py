@@ -284,3 +284,19 @@ def test_fusion_json_holds_the_dev_speaker_check_and_the_log_sums_it(tmp_path, c
     line = [r.getMessage() for r in caplog.records if "dev-speaker check" in r.getMessage()]
     assert len(line) == 1 and "4 held-out speaker runs: chosen better in 4, equal better in 0" in line[0]
     assert "consider --weights equal" not in line[0]
+
+
+def test_dev_speaker_check_says_when_dev_speakers_were_trained_on(tmp_path, caplog):
+    # A speaker-dependent dev set (EMOVO's --dev-mode utts): the held-out dev speaker is in train, so
+    # the check cannot tell how weights carry to a new speaker, and the log says so.
+    fr = _fold_root(tmp_path)
+    for fold in FOLDS:
+        _table(fr / fold / "train" / "utt2spk", {f"{fold}tr-{k}": spk for k, spk in enumerate((f"{fold}d1", "x"))})
+    a = _system(tmp_path, "a", fr)
+    b = _system(tmp_path, "b", fr, dev_correct=False, seed=1)
+    with caplog.at_level("INFO", logger="espnet_ser.bin.fuse"):
+        assert _main(a, b, "--fold-root", fr, "--out", tmp_path / "exp" / "ab", "--report", tmp_path / "R.md") == 0
+    check = json.loads((tmp_path / "exp" / "ab" / "fold1" / "fusion.json").read_text())["dev_speaker_check"]
+    assert check["dev_speakers_in_train"] is True
+    line = [r.getMessage() for r in caplog.records if "dev-speaker check" in r.getMessage()]
+    assert "the dev speakers are training speakers" in line[0] and "consider" not in line[0]
