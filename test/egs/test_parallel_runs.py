@@ -152,7 +152,7 @@ def test_bad_max_parallel_is_one_line(recipe):
     res = _run([*_ser("t", 1), "--fusion_weights", "best"], recipe, timeout=60)
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1] == \
-        "./ser.sh: --fusion_weights best: must be dev (chosen per fold on dev UA) or equal", tail(res)
+        "./ser.sh: --fusion_weights best: must be equal (plain average) or dev (chosen per fold on dev UA)", tail(res)
 
 
 @pytest.mark.slow

@@ -331,7 +331,8 @@ def test_emodb_recipe_smoke_all_stages(emodb_smoke):
 @pytest.mark.slow
 def test_emodb_recipe_default_fusion(emodb_smoke):
     """The recipe's default --fusions: seed ensembles of the CNN and the ComParE MLP, their late fusion with
-    weights chosen on dev, each scored and in the closing table."""
+    equal weights (the default --fusion_weights) and the dev-speaker check beside it, each scored and in
+    the closing table."""
     recipe, res = emodb_smoke
     assert res.returncode == 0, _tail(res)
     exp = recipe / "exp"
@@ -346,7 +347,9 @@ def test_emodb_recipe_default_fusion(emodb_smoke):
         assert d.name in res.stdout, d   # the closing comparison table
     weights = json.loads((fusion / "fold1" / "fusion.json").read_text())
     assert [Path(p).parent.name for p in weights["systems"]] == [f"{cnn}_ens", "func_mlp_ens"]
-    assert abs(sum(weights["weights"]) - 1) < 1e-6
+    assert weights["rule"] == "equal" and weights["weights"] == [0.5, 0.5]
+    check = weights["dev_speaker_check"]   # what --fusion_weights dev would have done, per dev speaker
+    assert len(check["held_out"]) == 2 and 0 <= check["ua"] <= 1 and 0 <= check["equal_ua"] <= 1
     assert f"<!-- report:{fusion.name} -->" in (recipe / "RESULTS.md").read_text()
 
 

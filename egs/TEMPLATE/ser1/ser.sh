@@ -64,7 +64,7 @@ baseline_tag=            # baseline's tag (with --baseline_config default <confi
 extra_configs=           # models after the main one: "tag:config[:option=value,...] ..." (see above)
 svm=false                # also the ComParE_2016 functionals + linear SVM reference on the same folds (./svm.sh)
 fusions=                 # after every experiment: seed ensembles and late fusions, "a_ens b_ens+svm_compare_2016_speaker" (see --help)
-fusion_weights=dev       # late-fusion weights: dev (chosen per fold on the dev speakers' UA) or equal (plain average)
+fusion_weights=equal     # late-fusion weights: equal (plain posterior average) or dev (chosen per fold on dev UA); see --help
 paper_table=             # YAML with the paper's numbers for the report
 compare_opts=            # extra options for the final table (espnet_ser.bin.compare, e.g. --per-fold)
 expdir=exp               # experiment root
@@ -84,15 +84,17 @@ Experiments on the same folds, in this order, each under its own exp/<tag>:
                       \"speaker_norm:conf/train.yaml:norm=speaker,seeds=0\";
   --svm true          ./svm.sh on the same folds and stages;
   --fusions           then (stage 7, python -m espnet_ser.bin.fuse) each entry 'a+b[+...]' is the
-                      late fusion of those experiments (posterior average, weights chosen per fold
-                      on the dev speakers), written to exp/a+b; a part '<tag>_ens' is the mean of
+                      late fusion of those experiments (posterior average, weights as
+                      --fusion_weights says), written to exp/a+b; a part '<tag>_ens' is the mean of
                       <tag>'s seeds per fold (exp/<tag>_ens), an entry '<tag>_ens' alone only that;
                       parts are tags of this run or existing experiments in --expdir, e.g.
                       \"train_cnn1_noadv_mfcc_speaker_ens+func_mlp_ens\"; @baseline and @train
                       stand for the tags of --baseline_config and --train_config in this run
                       (\"@baseline_ens+func_mlp_ens\" follows --speed_perturb_factors, --norm, ...);
-  --fusion_weights    dev: the weights of each fusion chosen per fold on dev UA; equal: the plain
-                      posterior average (no choice made on a small dev set).
+  --fusion_weights    equal (default): the plain posterior average; dev: the weights of each
+                      fusion chosen per fold on dev UA.  Equal since weights chosen on all dev
+                      speakers but one lost to equal weights on that one in two Emo-DB runs
+                      (egs/emodb/sier/RESULTS.md); fuse logs this dev-speaker check every time.
 --speed_perturb_factors \"0.9 1.0 1.1\" (as ESPnet's asr.sh; Kaldi's utils/perturb_data_dir_speed.sh):
   stage 2 writes speed-perturbed copies (tempo and pitch) of the training utterances of every
   fold to data/sp/<protocol> (ids and speakers prefixed sp0.9-, ...; dev, test and train_unlab
@@ -124,7 +126,7 @@ run_args=$(printf ' %q' "$0" "$@")
 case "${norm}" in global|utterance|speaker|none) ;;
   *) echo "$0: --norm ${norm}: must be global, utterance, speaker or none" >&2; exit 1 ;; esac
 case "${fusion_weights}" in dev|equal) ;;
-  *) echo "$0: --fusion_weights ${fusion_weights}: must be dev (chosen per fold on dev UA) or equal" >&2; exit 1 ;; esac
+  *) echo "$0: --fusion_weights ${fusion_weights}: must be equal (plain average) or dev (chosen per fold on dev UA)" >&2; exit 1 ;; esac
 
 [ -z "${max_parallel}" ] || [[ "${max_parallel}" =~ ^[1-9][0-9]*$ ]] ||
   { echo "$0: --max_parallel ${max_parallel}: must be a positive integer (or \"\": the default)" >&2; exit 1; }
@@ -715,7 +717,7 @@ if ${svm}; then
     --stop_stage "${stop_stage}" --datadir "${datadir}" --dumpdir "${dumpdir}" --expdir "${expdir}"
 fi
 # The systems of --fusions in the order fused=() lists them (each seed ensemble before the fusions
-# that use it); weights on dev only (fuse.py).
+# that use it); equal weights, or (--fusion_weights dev) weights chosen on dev only (fuse.py).
 for sys in "${fused[@]}"; do
   name=${sys#"${expdir}/"}
   if [[ "${name}" == *+* ]]; then
