@@ -192,7 +192,7 @@ def choose_weights(dev_posts: Sequence[np.ndarray], dev_ref: np.ndarray, grid: n
 
 
 def dev_speaker_check(dev_posts: Sequence[np.ndarray], dev_ref: np.ndarray, speakers: Sequence[str],
-                      grid: np.ndarray) -> Optional[dict]:
+                      grid: np.ndarray, train_speakers: Optional[set] = None) -> Optional[dict]:
     """Do weights chosen on dev carry to a speaker they were not chosen on?  Dev data only.
 
     Leave one dev speaker out: choose the weights (:func:`choose_weights`, the ``dev`` rule's grid
@@ -206,10 +206,11 @@ def dev_speaker_check(dev_posts: Sequence[np.ndarray], dev_ref: np.ndarray, spea
         dev_ref: ``(N,)`` reference class indices.
         speakers: ``(N,)`` speaker of each utterance.
         grid: ``(G, S)`` candidate weights (:func:`weight_grid`).
+        train_speakers: the fold's training speakers, when known.
 
     Returns:
         ``{"held_out": [{"speaker", "n", "weights", "ua", "equal_ua"}, ...], "ua": mean, "equal_ua":
-        mean}``, or None with fewer than two dev speakers.  :func:`late_fusion` adds
+        mean}``, or None with fewer than two dev speakers.  With ``train_speakers`` also
         ``"dev_speakers_in_train"``: with a speaker-dependent dev set (EMOVO's ``--dev-mode utts``)
         the held-out dev speaker was trained on, and the check favoured the chosen weights on EMOVO
         while equal weights won on its unseen test speakers (egs/emovo/sier/RESULTS.md).
@@ -228,8 +229,11 @@ def dev_speaker_check(dev_posts: Sequence[np.ndarray], dev_ref: np.ndarray, spea
         equal_ua = wa_ua(dev_ref[out], np.tensordot(equal, stack[:, out], axes=1).argmax(axis=1))[1]
         held.append({"speaker": name, "n": int(out.sum()), "weights": [round(float(v), 6) for v in w],
                      "ua": ua, "equal_ua": equal_ua})
-    return {"held_out": held, "ua": float(np.mean([h["ua"] for h in held])),
-            "equal_ua": float(np.mean([h["equal_ua"] for h in held]))}
+    check = {"held_out": held, "ua": float(np.mean([h["ua"] for h in held])),
+             "equal_ua": float(np.mean([h["equal_ua"] for h in held]))}
+    if train_speakers is not None:
+        check["dev_speakers_in_train"] = any(name in train_speakers for name in names)
+    return check
 
 
 def _log_dev_speaker_check(records: Sequence[dict]) -> None:
@@ -300,9 +304,10 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
         raise FusionError(f"fuse: the seeded systems share no seed ({[sorted(s) for s in seed_sets]})")
     if weights not in ("dev", "equal"):
         raise FusionError(f"fuse: --weights {weights}: expected dev (chosen per fold on dev UA) or equal")
-    grid = (weight_grid(len(systems), step) if weights == "dev"
-            else np.full((1, len(systems)), 1.0 / len(systems)))
+    dev_grid = weight_grid(len(systems), step)   # the dev rule's grid; the dev-speaker check uses it either way
+    grid = dev_grid if weights == "dev" else np.full((1, len(systems)), 1.0 / len(systems))
     records = []
+    speakers: Dict[str, tuple] = {}   # fold -> (dev utt2spk, train utt2spk), read once for all seeds
     for seed in seeds:
         for fold in sorted(shared_folds, key=_natural):
             key = (seed, fold)
@@ -330,17 +335,15 @@ def late_fusion(systems: Sequence[Path], out: Path, fold_root: Path, *, ref: str
                                   f"{dev[0][0]}; the weights are chosen on dev")
             dev_mats = [np.stack([p[u] for u in dev_utts]) for _, p in dev]
             w, scores = choose_weights([m[rows] for m in dev_mats], y, grid)
-            spk_file = fold_root / fold / "dev" / "utt2spk"
             check = None
-            if spk_file.is_file():
-                utt2spk = read_table(spk_file)
+            if fold not in speakers:
+                files = (fold_root / fold / "dev" / "utt2spk", fold_root / fold / "train" / "utt2spk")
+                speakers[fold] = tuple(read_table(f) if f.is_file() else None for f in files)
+            dev_spk, train_spk = speakers[fold]
+            if dev_spk is not None:
                 check = dev_speaker_check([m[rows] for m in dev_mats], y,
-                                          [utt2spk.get(dev_utts[i], "") for i in rows],
-                                          weight_grid(len(systems), step))
-                train_spk = fold_root / fold / "train" / "utt2spk"
-                if check and train_spk.is_file():
-                    seen = set(read_table(train_spk).values())
-                    check["dev_speakers_in_train"] = any(h["speaker"] in seen for h in check["held_out"])
+                                          [dev_spk.get(dev_utts[i], "") for i in rows], dev_grid,
+                                          None if train_spk is None else set(train_spk.values()))
             # The weights are fixed; only now is the test set read (through scoring).
             test_mats = [np.stack([p[u] for u in test_utts]) for _, p in test]
             out_run = _out_run(out, key)
